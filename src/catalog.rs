@@ -1,0 +1,351 @@
+//! The catalog: phases and addons as data, read from `addons/` (embedded in the binary) and,
+//! optionally, from a user directory whose addons and phases are added to the embedded ones.
+//!
+//! This module only parses and cross-checks the files; resolving parameters is `params`,
+//! turning templates into objects is `render`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::params::ParamDef;
+
+/// The addon files compiled into the binary.
+#[derive(rust_embed::Embed)]
+#[folder = "addons/"]
+struct Embedded;
+
+/// A phase: a named group of addons installed and verified together.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PhaseDef {
+    /// Phase name, e.g. `object-storage`.
+    pub name: String,
+    /// One line for `phases`.
+    pub description: String,
+    /// Phases that must be installed first.
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Addons always installed with the phase.
+    #[serde(default)]
+    pub addons: Vec<String>,
+    /// A choice between alternative addon sets (e.g. MinIO or Garage).
+    #[serde(default)]
+    pub choice: Option<Choice>,
+    /// Whether `up` installs this phase.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// Alternative addon sets of a phase, selected by the parameter `<phase>.<parameter>`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Choice {
+    /// The parameter name under the phase (`backend` → `object-storage.backend`).
+    pub parameter: String,
+    /// What the choice selects.
+    pub help: String,
+    /// The option used when nothing is set.
+    pub default: String,
+    /// Option name → addons it installs.
+    pub options: BTreeMap<String, Vec<String>>,
+}
+
+/// An upstream artifact: fetched, verified by sha256, never copied into the repo.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Source {
+    /// Name used by templates and messages.
+    pub name: String,
+    /// Where users download it from.
+    pub url: String,
+    /// sha256 of the exact bytes, lowercase hex.
+    pub sha256: String,
+    /// Path of the same bytes inside a mirror directory (`BIGTOP_K8S_MIRROR`).
+    pub mirror_path: String,
+    /// Whether the artifact is a manifest whose objects are applied with the addon.
+    #[serde(default)]
+    pub apply: bool,
+}
+
+/// A Secret whose values are generated once and read back from the cluster afterwards.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GeneratedSecret {
+    /// Secret name in the addon namespace.
+    pub secret: String,
+    /// Keys to fill with random alphanumeric values.
+    pub keys: Vec<String>,
+    /// Length of each value.
+    #[serde(default = "default_secret_length")]
+    pub length: usize,
+}
+
+fn default_secret_length() -> usize {
+    32
+}
+
+/// How a user reaches a service of the addon.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Endpoint {
+    /// Short name, e.g. `s3` or `console`.
+    pub name: String,
+    /// Service in the addon namespace.
+    pub service: String,
+    /// Service port.
+    pub port: u16,
+    /// URL scheme of what is served there.
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// What it is.
+    pub help: String,
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+
+/// What an addon's checkpoint does and against which service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckpointDef {
+    /// Checkpoint kind implemented in `src/checkpoint/`.
+    pub kind: String,
+    /// Kind-specific settings (service, port, path, …).
+    #[serde(default)]
+    pub with: BTreeMap<String, serde_json::Value>,
+}
+
+/// An addon: one component with its version, images, parameters and templates.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Addon {
+    /// Addon name, e.g. `minio`.
+    pub name: String,
+    /// The phase it belongs to.
+    pub phase: String,
+    /// Upstream version of the component.
+    pub version: String,
+    /// Namespace of its namespaced objects.
+    pub namespace: String,
+    /// A warning `phases` prints (archived upstream, known CVEs).
+    #[serde(default)]
+    pub notice: Option<String>,
+    /// Image references by key, always with an explicit tag or digest.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    /// Pinned upstream artifacts.
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    /// Parameters, addressed as `<addon>.<name>`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParamDef>,
+    /// Generated credentials.
+    #[serde(default)]
+    pub generated: Vec<GeneratedSecret>,
+    /// Custom resource kinds whose `Ready` condition is waited for.
+    #[serde(default)]
+    pub ready_condition_kinds: Vec<String>,
+    /// Services users reach.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// The checkpoint proving the addon works.
+    #[serde(default)]
+    pub checkpoint: Option<CheckpointDef>,
+    /// Template files, name → content, in name order (filled by the loader).
+    #[serde(skip)]
+    pub templates: Vec<(String, String)>,
+}
+
+/// The resource budget of the default phases under one profile (`budget.yaml`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Budget {
+    /// Memory requests, as a quantity.
+    pub memory: String,
+    /// CPU requests, as a quantity.
+    pub cpu: String,
+}
+
+/// Phases in declaration order plus addons by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Phases in the order of `phases.yaml`.
+    pub phases: Vec<PhaseDef>,
+    /// Budget per profile name.
+    pub budgets: BTreeMap<String, Budget>,
+    /// Addons by name.
+    pub addons: BTreeMap<String, Addon>,
+}
+
+/// Why a catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A file is not valid YAML for its schema.
+    #[error("cannot parse catalog file {file}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        #[source]
+        source: serde_saphyr::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read catalog file {file}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Files parse but do not fit together.
+    #[error("inconsistent catalog: {0}")]
+    Inconsistent(String),
+}
+
+/// A file tree: relative path → bytes.
+type Files = BTreeMap<String, Vec<u8>>;
+
+impl Catalog {
+    /// The catalog compiled into the binary.
+    pub fn embedded() -> Result<Catalog, CatalogError> {
+        let files: Files = Embedded::iter()
+            .filter_map(|p| Embedded::get(&p).map(|f| (p.to_string(), f.data.into_owned())))
+            .collect();
+        let catalog = Catalog::from_files(&files)?;
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    /// The embedded catalog plus the phases and addons of `dir` (same layout as `addons/`).
+    pub fn with_extra_dir(dir: &Path) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::embedded()?;
+        let extra = Catalog::from_files(&read_tree(dir, dir)?)?;
+        for phase in extra.phases {
+            if catalog.phase(&phase.name).is_some() {
+                return Err(CatalogError::Inconsistent(format!("phase {} exists in the embedded catalog", phase.name)));
+            }
+            catalog.phases.push(phase);
+        }
+        for (name, addon) in extra.addons {
+            if catalog.addons.insert(name.clone(), addon).is_some() {
+                return Err(CatalogError::Inconsistent(format!("addon {name} exists in the embedded catalog")));
+            }
+        }
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    fn from_files(files: &Files) -> Result<Catalog, CatalogError> {
+        let phases = match files.get("phases.yaml") {
+            Some(bytes) => parse::<Vec<PhaseDef>>("phases.yaml", bytes)?,
+            None => Vec::new(),
+        };
+        let budgets = match files.get("budget.yaml") {
+            Some(bytes) => parse("budget.yaml", bytes)?,
+            None => BTreeMap::new(),
+        };
+        let mut addons = BTreeMap::new();
+        for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with("/addon.yaml")) {
+            let mut addon: Addon = parse(path, bytes)?;
+            let dir = path.trim_end_matches("addon.yaml");
+            addon.templates = templates_in(files, &format!("{dir}templates/"))?;
+            if format!("{}/", addon.name) != dir {
+                return Err(CatalogError::Inconsistent(format!("{path} declares name {}", addon.name)));
+            }
+            addons.insert(addon.name.clone(), addon);
+        }
+        Ok(Catalog { phases, budgets, addons })
+    }
+
+    /// Cross-references: every addon a phase names exists and belongs to it, dependencies exist,
+    /// parameter keys are unique.
+    fn check(&self) -> Result<(), CatalogError> {
+        let bad = |m: String| Err(CatalogError::Inconsistent(m));
+        for phase in &self.phases {
+            for dep in &phase.depends {
+                if self.phase(dep).is_none() {
+                    return bad(format!("phase {} depends on unknown phase {dep}", phase.name));
+                }
+            }
+            for addon in self.addons_of_any_choice(phase) {
+                match self.addons.get(addon) {
+                    None => return bad(format!("phase {} names unknown addon {addon}", phase.name)),
+                    Some(a) if a.phase != phase.name => {
+                        return bad(format!("addon {addon} says phase {} but is listed by {}", a.phase, phase.name));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(c) = &phase.choice {
+                if !c.options.contains_key(&c.default) {
+                    return bad(format!("phase {}: default option {} is not an option", phase.name, c.default));
+                }
+            }
+            if self.addons.contains_key(&phase.name) {
+                return bad(format!("phase and addon share the name {}", phase.name));
+            }
+        }
+        for addon in self.addons.values() {
+            if self.phase(&addon.phase).is_none() {
+                return bad(format!("addon {} belongs to unknown phase {}", addon.name, addon.phase));
+            }
+        }
+        Ok(())
+    }
+
+    /// The phase named `name`.
+    pub fn phase(&self, name: &str) -> Option<&PhaseDef> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// Phase names, in catalog order.
+    pub fn phase_names(&self) -> Vec<&str> {
+        self.phases.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// Every addon a phase can install, whatever the choice.
+    pub fn addons_of_any_choice<'a>(&self, phase: &'a PhaseDef) -> Vec<&'a str> {
+        let mut all: Vec<&str> = phase.addons.iter().map(String::as_str).collect();
+        if let Some(c) = &phase.choice {
+            all.extend(c.options.values().flatten().map(String::as_str));
+        }
+        all
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, CatalogError> {
+    serde_saphyr::from_slice(bytes).map_err(|source| CatalogError::Parse { file: file.to_string(), source })
+}
+
+fn templates_in(files: &Files, prefix: &str) -> Result<Vec<(String, String)>, CatalogError> {
+    files
+        .iter()
+        .filter(|(p, _)| p.starts_with(prefix) && p.ends_with(".yaml"))
+        .map(|(p, b)| {
+            let text = String::from_utf8(b.clone())
+                .map_err(|_| CatalogError::Inconsistent(format!("{p} is not UTF-8")))?;
+            Ok((p.trim_start_matches(prefix).to_string(), text))
+        })
+        .collect()
+}
+
+fn read_tree(root: &Path, dir: &Path) -> Result<Files, CatalogError> {
+    let read_err = |source| CatalogError::Read { file: dir.display().to_string(), source };
+    let mut files = Files::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.is_dir() {
+            files.extend(read_tree(root, &path)?);
+        } else {
+            let bytes = std::fs::read(&path)
+                .map_err(|source| CatalogError::Read { file: path.display().to_string(), source })?;
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            files.insert(rel, bytes);
+        }
+    }
+    Ok(files)
+}

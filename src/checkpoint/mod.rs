@@ -1,0 +1,73 @@
+//! Checkpoints: a real operation against a phase's service that proves it works, returning
+//! evidence (bytes, hashes, latencies). Each kind is one module; `addon.yaml` picks the kind
+//! and its settings.
+
+pub mod forward;
+mod http;
+
+use std::collections::BTreeMap;
+
+use kube::Client;
+use serde_json::Value;
+
+use crate::catalog::Addon;
+
+/// What a checkpoint measured.
+pub type Evidence = BTreeMap<String, Value>;
+
+/// Checkpoint kinds this binary implements.
+pub const KINDS: [&str; 1] = ["http"];
+
+/// Why a checkpoint failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The addon names a kind we do not implement.
+    #[error("unknown checkpoint kind {0}")]
+    UnknownKind(String),
+    /// A setting in `addon.yaml` is missing or has the wrong type.
+    #[error("checkpoint setting {0} is missing or invalid")]
+    Setting(String),
+    /// The port-forward to the service could not be opened.
+    #[error("cannot reach the service through a port-forward")]
+    Forward(#[from] forward::ForwardError),
+    /// The operation ran and its result was wrong.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Everything a checkpoint needs.
+pub struct Context<'a> {
+    /// API client (port-forwards, Secrets).
+    pub client: &'a Client,
+    /// The addon being checked.
+    pub addon: &'a Addon,
+}
+
+/// Run the addon's checkpoint.
+pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
+    let Some(def) = &ctx.addon.checkpoint else { return Ok(Evidence::new()) };
+    match def.kind.as_str() {
+        "http" => http::run(ctx, &Settings(&def.with)).await,
+        other => Err(CheckpointError::UnknownKind(other.into())),
+    }
+}
+
+/// Typed access to a checkpoint's `with:` settings.
+pub struct Settings<'a>(pub &'a BTreeMap<String, Value>);
+
+impl Settings<'_> {
+    /// A string setting.
+    pub fn str(&self, key: &str) -> Result<String, CheckpointError> {
+        self.0.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(key.into()))
+    }
+
+    /// A port setting.
+    pub fn port(&self, key: &str) -> Result<u16, CheckpointError> {
+        self.0.get(key).and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()).ok_or_else(|| CheckpointError::Setting(key.into()))
+    }
+
+    /// An integer setting with a default.
+    pub fn u64_or(&self, key: &str, default: u64) -> u64 {
+        self.0.get(key).and_then(Value::as_u64).unwrap_or(default)
+    }
+}

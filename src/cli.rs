@@ -1,0 +1,235 @@
+//! The command line: clap definitions and the one dispatcher. Only this module knows clap;
+//! argument enums map to domain types with `From`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cluster::Target;
+use crate::commands::{self, Globals, SpecArgs, add, remove};
+use crate::error::{Error, Exit};
+use crate::output::{Format, print};
+use crate::progress::{Mode, Progress};
+use crate::spec::Profile;
+
+/// Cloud-in-a-box analytics on Kubernetes, installed in verified phases.
+#[derive(Debug, Parser)]
+#[command(name = "bigtop-k8s", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long, global = true, env = "KUBECONFIG", hide_env_values = true)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// Result format on stdout.
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = OutputArg::Text)]
+    output: OutputArg,
+    /// More log detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No progress output.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Seconds to wait for a phase to become ready (and for removals to finish).
+    #[arg(long, global = true, default_value_t = 300)]
+    timeout: u64,
+    /// Extra addons directory (same layout as addons/) merged into the built-in catalog.
+    #[arg(long, global = true, env = "BIGTOP_K8S_CATALOG")]
+    catalog_dir: Option<PathBuf>,
+    /// Mirror directory holding pinned upstream artifacts, for offline use.
+    #[arg(long, global = true, env = "BIGTOP_K8S_MIRROR")]
+    mirror: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputArg {
+    Text,
+    Json,
+    Yaml,
+}
+
+impl From<OutputArg> for Format {
+    fn from(o: OutputArg) -> Format {
+        match o {
+            OutputArg::Text => Format::Text,
+            OutputArg::Json => Format::Json,
+            OutputArg::Yaml => Format::Yaml,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Laptop,
+    Ci,
+    Production,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Laptop => Profile::Laptop,
+            ProfileArg::Ci => Profile::Ci,
+            ProfileArg::Production => Profile::Production,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct SpecFlags {
+    /// Declarative spec (profile, phases, parameters).
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Sizing profile (overrides the file's).
+    #[arg(long, value_enum)]
+    profile: Option<ProfileArg>,
+    /// Set a parameter: --set addon.param=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+impl From<&SpecFlags> for SpecArgs {
+    fn from(f: &SpecFlags) -> SpecArgs {
+        SpecArgs { file: f.file.clone(), profile: f.profile.map(Into::into), sets: f.sets.clone() }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List phases, addons, versions, images, parameters and resource requests.
+    Phases {
+        /// Profile whose defaults and requests to show.
+        #[arg(long, value_enum, default_value_t = ProfileArg::Laptop)]
+        profile: ProfileArg,
+    },
+    /// Print the exact objects a phase would apply.
+    Render {
+        /// Phases to render (default: those of -f).
+        phases: Vec<String>,
+        #[command(flatten)]
+        spec: SpecFlags,
+        /// Write <phase>.yaml files here instead of printing.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+    /// Install phases: apply, wait until ready, run the checkpoint, record state.
+    AddPhase {
+        /// Phases to install (added to those of -f).
+        phases: Vec<String>,
+        #[command(flatten)]
+        spec: SpecFlags,
+        /// Also install missing dependency phases.
+        #[arg(long)]
+        with_deps: bool,
+        /// Plan and render only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip the checkpoint (where pods are simulated).
+        #[arg(long)]
+        no_verify: bool,
+    },
+    /// Delete every object of a phase and forget it.
+    RemovePhase {
+        /// Phases to remove.
+        phases: Vec<String>,
+        /// Remove even if installed phases depend on it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-run checkpoints and record the evidence.
+    Verify {
+        /// Phases to verify (default: all installed).
+        phases: Vec<String>,
+    },
+    /// Show installed phases, versions and last checkpoint.
+    Status,
+    /// Show how to reach each installed service.
+    Endpoints,
+    /// Check access and prerequisites, with fixes.
+    Doctor,
+}
+
+/// Parse arguments, run the command, print its result; returns the exit code.
+pub async fn run(cli: Cli) -> Exit {
+    let g = &cli.global;
+    init_logging(g.verbose);
+    let format: Format = g.output.into();
+    let globals = Globals {
+        target: Target { kubeconfig: g.kubeconfig.clone(), context: g.context.clone() },
+        format,
+        progress: Progress::new(Mode::detect(format != Format::Text, g.quiet)),
+        timeout: Duration::from_secs(g.timeout),
+        catalog_dir: g.catalog_dir.clone(),
+        mirror: g.mirror.clone(),
+    };
+    match dispatch(&globals, &cli.command).await {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            e.exit
+        }
+    }
+}
+
+async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
+    let f = g.format;
+    match command {
+        Command::Phases { profile } => print(f, &commands::phases::run(g, (*profile).into())?, commands::phases::text),
+        Command::Render { phases, spec, out_dir } => {
+            let rendered = commands::render::run(g, phases, &spec.into(), out_dir.as_ref()).await?;
+            if out_dir.is_none() {
+                let objects: Vec<serde_json::Value> = rendered.into_iter().flat_map(|(_, o)| o).collect();
+                match f {
+                    Format::Json => print(f, &objects, |_| String::new()),
+                    _ => print!("{}", crate::render::to_yaml(&objects)),
+                }
+            }
+        }
+        Command::AddPhase { phases, spec, with_deps, dry_run, no_verify } => {
+            let args = add::AddArgs {
+                phases: phases.clone(),
+                spec: spec.into(),
+                with_deps: *with_deps,
+                dry_run: *dry_run,
+                verify: if *no_verify { add::Verify::Skip } else { add::Verify::Run },
+            };
+            print(f, &add::run(g, &args).await?, add::text);
+        }
+        Command::RemovePhase { phases, force } => {
+            let deps = if *force { remove::Dependents::Ignore } else { remove::Dependents::Refuse };
+            print(f, &remove::run(g, phases, deps).await?, remove::text);
+        }
+        Command::Verify { phases } => print(f, &commands::verify::run(g, phases).await?, commands::verify::text),
+        Command::Status => print(f, &commands::status::run(g).await?, commands::status::text),
+        Command::Endpoints => print(f, &commands::endpoints::run(g).await?, commands::endpoints::text),
+        Command::Doctor => {
+            let checks = commands::doctor::run(g).await;
+            print(f, &checks, commands::doctor::text);
+            if checks.iter().any(|c| c.verdict == commands::doctor::Verdict::Fail) {
+                return Ok(Exit::Prerequisite);
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bigtop_k8s={level}")));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

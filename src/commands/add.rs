@@ -1,0 +1,166 @@
+//! `add-phase`: plan → render → apply → wait → record → checkpoint, phase by phase.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Globals, RenderedPhase, SpecArgs, load_spec, render_phase, state_error};
+use crate::apply::Applier;
+use crate::catalog::Catalog;
+use crate::cluster::{Cluster, connect};
+use crate::error::{Error, Exit};
+use crate::params::Resolved;
+use crate::plan::{self, PlanError};
+use crate::render::digest;
+use crate::spec::Profile;
+use crate::state::{self, CheckpointRecord, PhaseRecord};
+use crate::wait::{WaitError, wait_ready};
+
+/// Whether to run checkpoints after installing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Run them (the default).
+    Run,
+    /// Skip them (`--no-verify`, e.g. where pods are simulated).
+    Skip,
+}
+
+/// Arguments of `add-phase`.
+#[derive(Debug, Clone)]
+pub struct AddArgs {
+    /// Phases named on the command line (added to those of `bigtop.yaml`).
+    pub phases: Vec<String>,
+    /// Spec inputs.
+    pub spec: SpecArgs,
+    /// Install missing dependencies too.
+    pub with_deps: bool,
+    /// Stop after planning and rendering.
+    pub dry_run: bool,
+    /// Checkpoints or not.
+    pub verify: Verify,
+}
+
+/// What `add-phase` did, per phase.
+#[derive(Debug, Serialize)]
+pub struct PhaseOutcome {
+    /// Phase name.
+    pub phase: String,
+    /// Addons installed.
+    pub addons: Vec<String>,
+    /// Objects applied (or that would be, with `--dry-run`).
+    pub objects: usize,
+    /// The checkpoint result, when one ran.
+    pub checkpoint: Option<CheckpointRecord>,
+}
+
+/// Run `add-phase`.
+pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error> {
+    let catalog = g.catalog()?;
+    let (spec, resolved) = load_spec(&catalog, &args.spec)?;
+    let requested: Vec<String> = spec.phases.iter().chain(&args.phases).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    if requested.is_empty() {
+        return Err(Error::usage("no phase named").with_hint(format!("name one: {}", catalog.phase_names().join(", "))));
+    }
+    plan::check_names(&catalog, &requested).map_err(plan_error)?;
+    let cluster = connect(&g.target).await?;
+    let installed: BTreeSet<String> = state::load(&cluster.client).await.map_err(state_error)?.into_keys().collect();
+    let planned = plan::plan(&catalog, &requested, &installed, args.with_deps, &resolved).map_err(plan_error)?;
+    let mut outcomes = Vec::new();
+    for p in &planned {
+        let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
+        if args.dry_run {
+            outcomes.push(PhaseOutcome { phase: p.phase.clone(), addons: p.addons.clone(), objects: rendered.objects.len(), checkpoint: None });
+            continue;
+        }
+        outcomes.push(install(g, &catalog, &cluster, &rendered, &resolved, spec.profile, args.verify).await?);
+    }
+    Ok(outcomes)
+}
+
+/// Map planning errors to user-facing ones with the next command.
+pub fn plan_error(e: PlanError) -> Error {
+    match &e {
+        PlanError::UnknownPhase { .. } => Error::usage("unknown phase").with_source(e).with_hint("`bigtop-k8s phases` lists the phases"),
+        PlanError::MissingDependency { phase, missing } => {
+            let hint = format!("run `bigtop-k8s add-phase {missing}` first, or `bigtop-k8s add-phase {phase} --with-deps`");
+            Error::prerequisite(format!("phase {phase} needs {missing}")).with_source(e).with_hint(hint)
+        }
+    }
+}
+
+async fn install(
+    g: &Globals,
+    catalog: &Catalog,
+    cluster: &Cluster,
+    rendered: &RenderedPhase,
+    resolved: &Resolved,
+    profile: Profile,
+    verify: Verify,
+) -> Result<PhaseOutcome, Error> {
+    let phase = &rendered.planned.phase;
+    let client = &cluster.client;
+    let step = g.progress.start(format!("apply {phase}"));
+    let mut applier = Applier::new(client.clone()).await.map_err(|e| Error::failure(format!("cannot apply phase {phase}")).with_source(e))?;
+    let applied = applier.apply_all(&rendered.objects).await.map_err(|e| {
+        Error::failure(format!("cannot apply phase {phase}"))
+            .with_source(e)
+            .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
+    })?;
+    step.done(format!("{} objects", applied.len()));
+
+    let step = g.progress.start(format!("wait for {phase}"));
+    let ready_kinds: Vec<String> = rendered.planned.addons.iter().flat_map(|a| catalog.addons[a].ready_condition_kinds.clone()).collect();
+    wait_ready(client, &applied, &ready_kinds, g.timeout).await.map_err(|e| wait_error(phase, e))?;
+    step.done("ready");
+
+    let mut record = PhaseRecord {
+        addons: rendered.planned.addons.iter().map(|a| (a.clone(), catalog.addons[a].version.clone())).collect(),
+        profile: profile.name().into(),
+        parameters_digest: digest(&phase_params(resolved, &rendered.planned.addons, phase)),
+        objects_digest: digest(&rendered.objects),
+        objects: rendered.objects.len(),
+        applied_at: state::now(),
+        checkpoint: None,
+    };
+    state::record(client, phase, &record).await.map_err(state_error)?;
+    if verify == Verify::Run {
+        let (checkpoint, failure) = super::verify::checkpoint_phase(g, catalog, cluster, phase, &rendered.planned.addons).await;
+        record.checkpoint = Some(checkpoint.clone());
+        state::record(client, phase, &record).await.map_err(state_error)?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    Ok(PhaseOutcome { phase: phase.clone(), addons: rendered.planned.addons.clone(), objects: applied.len(), checkpoint: record.checkpoint })
+}
+
+fn wait_error(phase: &str, e: WaitError) -> Error {
+    let exit = if matches!(e, WaitError::Timeout { .. }) { Exit::Timeout } else { Exit::Failure };
+    Error::new(exit, format!("phase {phase} did not become ready"))
+        .with_source(e)
+        .with_hint(format!("fix the cause above, then re-run `bigtop-k8s add-phase {phase}` (it converges), or raise --timeout"))
+}
+
+/// The parameters that shape a phase: its choice and its addons' parameters.
+fn phase_params<'a>(resolved: &'a Resolved, addons: &[String], phase: &str) -> BTreeMap<&'a String, &'a serde_json::Value> {
+    resolved
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{phase}.")) || addons.iter().any(|a| k.starts_with(&format!("{a}."))))
+        .collect()
+}
+
+/// Human summary of `add-phase`.
+pub fn text(outcomes: &Vec<PhaseOutcome>) -> String {
+    outcomes
+        .iter()
+        .map(|o| {
+            let check = match &o.checkpoint {
+                Some(c) if c.passed => format!("checkpoint passed {}", super::verify::evidence_line(&c.evidence)),
+                Some(_) => "checkpoint FAILED".into(),
+                None => "checkpoint not run".into(),
+            };
+            format!("{}: {} ({} objects) — {check}", o.phase, o.addons.join(", "), o.objects)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

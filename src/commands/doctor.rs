@@ -1,0 +1,120 @@
+//! `doctor`: preflight checks, each pass/warn/fail with the fix. This part covers Kubernetes
+//! access: kubeconfig, API reachability and version, permissions, nodes, default StorageClass.
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::Client;
+use kube::api::{Api, ListParams, PostParams};
+use serde::Serialize;
+
+use super::Globals;
+use crate::cluster::connect;
+use crate::output::table;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Fine.
+    Pass,
+    /// Works, but something may bite later.
+    Warn,
+    /// Blocks bigtop-k8s.
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Result.
+    pub verdict: Verdict,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it (empty on pass).
+    pub fix: String,
+}
+
+fn check(name: &str, verdict: Verdict, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check { name: name.into(), verdict, detail: detail.into(), fix: fix.into() }
+}
+
+/// Run every check; never fails itself, the verdicts carry the result.
+pub async fn run(g: &Globals) -> Vec<Check> {
+    let cluster = match connect(&g.target).await {
+        Ok(c) => c,
+        Err(e) => return vec![check("kubernetes api", Verdict::Fail, e.message.clone(), e.hint.unwrap_or_default())],
+    };
+    let mut checks = vec![check("kubernetes api", Verdict::Pass, format!("{} answers, version {}", cluster.server, cluster.version), "")];
+    checks.push(permissions(&cluster.client).await);
+    checks.push(nodes(&cluster.client).await);
+    checks.push(default_storage_class(&cluster.client).await);
+    checks
+}
+
+async fn permissions(client: &Client) -> Check {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for (group, resource) in [("apiextensions.k8s.io", "customresourcedefinitions"), ("", "namespaces"), ("rbac.authorization.k8s.io", "clusterroles")] {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes { group: Some(group.into()), resource: Some(resource.into()), verb: Some("create".into()), ..Default::default() }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match api.create(&PostParams::default(), &review).await {
+            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
+            Ok(_) => missing.push(resource),
+            Err(e) => return check("permissions", Verdict::Warn, format!("cannot ask the API: {e}"), ""),
+        }
+    }
+    if missing.is_empty() {
+        check("permissions", Verdict::Pass, "may create CRDs, namespaces and cluster roles", "")
+    } else {
+        check("permissions", Verdict::Fail, format!("may not create {}", missing.join(", ")), "use a cluster-admin context (--context)")
+    }
+}
+
+async fn nodes(client: &Client) -> Check {
+    let api: Api<Node> = Api::all(client.clone());
+    let list = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items,
+        Err(e) => return check("nodes", Verdict::Warn, format!("cannot list nodes: {e}"), ""),
+    };
+    let ready = list
+        .iter()
+        .filter(|n| n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+        .count();
+    match (list.len(), ready) {
+        (0, _) => check("nodes", Verdict::Fail, "the cluster has no nodes", "add nodes, or create a cluster"),
+        (n, r) if r < n => check("nodes", Verdict::Warn, format!("{r} of {n} nodes Ready"), "kubectl describe nodes"),
+        (n, _) => check("nodes", Verdict::Pass, format!("{n} node(s) Ready"), ""),
+    }
+}
+
+async fn default_storage_class(client: &Client) -> Check {
+    let api: Api<StorageClass> = Api::all(client.clone());
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return check("default storage class", Verdict::Warn, "cannot list StorageClasses", "");
+    };
+    let defaults: Vec<String> = list
+        .items
+        .iter()
+        .filter(|s| s.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true"))
+        .filter_map(|s| s.metadata.name.clone())
+        .collect();
+    match defaults.len() {
+        0 => check("default storage class", Verdict::Warn, "none: PVCs of stateful phases will stay Pending", "mark one default: kubectl annotate storageclass <name> storageclass.kubernetes.io/is-default-class=true"),
+        1 => check("default storage class", Verdict::Pass, defaults[0].clone(), ""),
+        _ => check("default storage class", Verdict::Warn, format!("several defaults: {}", defaults.join(", ")), "keep exactly one default StorageClass"),
+    }
+}
+
+/// Checks as a table.
+pub fn text(checks: &Vec<Check>) -> String {
+    let rows: Vec<Vec<String>> = checks.iter().map(|c| vec![format!("{:?}", c.verdict).to_lowercase(), c.name.clone(), c.detail.clone(), c.fix.clone()]).collect();
+    table(&["RESULT", "CHECK", "FOUND", "FIX"], &rows)
+}

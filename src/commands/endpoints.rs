@@ -1,0 +1,66 @@
+//! `endpoints`: how to reach each installed service — through a port-forward, which works on
+//! Docker Desktop where NodePorts do not.
+
+use serde::Serialize;
+
+use super::{Globals, state_error};
+use crate::cluster::connect;
+use crate::error::Error;
+use crate::output::table;
+use crate::state;
+
+/// One reachable service.
+#[derive(Debug, Serialize)]
+pub struct EndpointInfo {
+    /// Phase.
+    pub phase: String,
+    /// Addon.
+    pub addon: String,
+    /// Endpoint name.
+    pub name: String,
+    /// What it is.
+    pub help: String,
+    /// In-cluster URL.
+    pub in_cluster: String,
+    /// Command that makes it reachable from this machine.
+    pub forward: String,
+    /// URL once forwarded.
+    pub local: String,
+}
+
+/// Endpoints of every installed phase.
+pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
+    let catalog = g.catalog()?;
+    let cluster = connect(&g.target).await?;
+    let state = state::load(&cluster.client).await.map_err(state_error)?;
+    let mut out = Vec::new();
+    for (phase, record) in &state {
+        for name in record.addons.keys() {
+            let Some(addon) = catalog.addons.get(name) else { continue };
+            for e in &addon.endpoints {
+                out.push(EndpointInfo {
+                    phase: phase.clone(),
+                    addon: name.clone(),
+                    name: e.name.clone(),
+                    help: e.help.clone(),
+                    in_cluster: format!("{}://{}.{}.svc:{}", e.scheme, e.service, addon.namespace, e.port),
+                    forward: format!("kubectl -n {} port-forward svc/{} {}:{}", addon.namespace, e.service, e.port, e.port),
+                    local: format!("{}://127.0.0.1:{}", e.scheme, e.port),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Endpoints as a table.
+pub fn text(endpoints: &Vec<EndpointInfo>) -> String {
+    if endpoints.is_empty() {
+        return "no endpoints: no installed phase exposes a service".into();
+    }
+    let rows: Vec<Vec<String>> = endpoints
+        .iter()
+        .map(|e| vec![e.phase.clone(), format!("{}/{}", e.addon, e.name), e.local.clone(), e.forward.clone(), e.help.clone()])
+        .collect();
+    table(&["PHASE", "ENDPOINT", "LOCAL URL", "REACH IT WITH", "WHAT"], &rows)
+}

@@ -1,0 +1,29 @@
+//! bigtop-k8s: analytics services on Kubernetes, installed in phases that each end in a
+//! checkpoint proving they work.
+//!
+//! The pipeline is spec → catalog → plan → fetch → render → apply → wait → checkpoint → state;
+//! one module per stage. `commands` strings the stages together; `cli` is the only clap user.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod apply;
+pub mod budget;
+pub mod catalog;
+pub mod checkpoint;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod diagnose;
+pub mod error;
+pub mod fetch;
+pub mod output;
+pub mod params;
+pub mod plan;
+pub mod progress;
+pub mod remove;
+pub mod render;
+pub mod secrets;
+pub mod spec;
+pub mod state;
+pub mod wait;

@@ -1,0 +1,156 @@
+//! Remove: delete every object labelled with a phase — namespaced and cluster-scoped, of any
+//! kind the server serves — then wait until they are gone.
+
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::discovery::{ApiResource, Discovery, Scope, verbs};
+use kube::{Client, ResourceExt};
+
+use crate::render::{MANAGED_BY, PHASE_LABEL};
+
+/// Why removal did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    /// API discovery failed.
+    #[error("cannot discover the API server's resources")]
+    Discovery(#[source] kube::Error),
+    /// Listing or deleting failed.
+    #[error("cannot {action} {object}")]
+    Api {
+        /// list or delete.
+        action: &'static str,
+        /// What.
+        object: String,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+    /// Objects were still there when the budget ran out.
+    #[error("{} object(s) still exist after {}s: {}", .remaining.len(), .after.as_secs(), .remaining.join(", "))]
+    Timeout {
+        /// The budget.
+        after: Duration,
+        /// What remains, with finalizers.
+        remaining: Vec<String>,
+    },
+}
+
+/// A labelled object found on the server.
+#[derive(Clone)]
+struct Found {
+    resource: ApiResource,
+    namespaced: bool,
+    object: DynamicObject,
+}
+
+impl Found {
+    fn describe(&self) -> String {
+        let name = self.object.name_any();
+        let base = match self.object.namespace() {
+            Some(ns) => format!("{}/{ns}/{name}", self.resource.kind),
+            None => format!("{}/{name}", self.resource.kind),
+        };
+        match self.object.finalizers() {
+            [] => base,
+            f => format!("{base} (finalizers: {})", f.join(",")),
+        }
+    }
+
+    fn api(&self, client: &Client) -> Api<DynamicObject> {
+        match self.object.namespace() {
+            Some(ns) if self.namespaced => Api::namespaced_with(client.clone(), &ns, &self.resource),
+            _ => Api::all_with(client.clone(), &self.resource),
+        }
+    }
+}
+
+/// The label selector of a phase's objects.
+pub fn selector(phase: &str) -> String {
+    format!("{PHASE_LABEL}={phase},{}={}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
+/// Delete everything labelled with `phase` and wait until it is gone. Returns how many objects
+/// were deleted.
+pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Result<usize, RemoveError> {
+    let resources = deletable_resources(client).await?;
+    let found = find(client, &resources, phase).await?;
+    let count = found.len();
+    // Contents before their Namespace, custom resources before their CRD.
+    let rank = |f: &Found| match f.resource.kind.as_str() {
+        "CustomResourceDefinition" => 2,
+        "Namespace" => 1,
+        _ => 0,
+    };
+    for tier in 0..=2 {
+        for f in found.iter().filter(|f| rank(f) == tier) {
+            match f.api(client).delete(&f.object.name_any(), &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(source) => return Err(RemoveError::Api { action: "delete", object: f.describe(), source }),
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + budget;
+    loop {
+        let left = find(client, &resources, phase).await?;
+        if left.is_empty() {
+            return Ok(count);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RemoveError::Timeout { after: budget, remaining: left.iter().map(Found::describe).collect() });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// How many objects carry the phase label right now.
+pub async fn count_labelled(client: &Client, phase: &str) -> Result<usize, RemoveError> {
+    let resources = deletable_resources(client).await?;
+    Ok(find(client, &resources, phase).await?.len())
+}
+
+async fn deletable_resources(client: &Client) -> Result<Vec<(ApiResource, bool)>, RemoveError> {
+    let discovery = Discovery::new(client.clone()).run_aggregated().await.map_err(RemoveError::Discovery)?;
+    let mut out = Vec::new();
+    for group in discovery.groups() {
+        for (ar, caps) in group.recommended_resources() {
+            // Events never carry our labels and are the largest lists on a busy cluster.
+            if ar.plural == "events" || !caps.supports_operation(verbs::LIST) || !caps.supports_operation(verbs::DELETE) {
+                continue;
+            }
+            out.push((ar, caps.scope == Scope::Namespaced));
+        }
+    }
+    Ok(out)
+}
+
+async fn find(client: &Client, resources: &[(ApiResource, bool)], phase: &str) -> Result<Vec<Found>, RemoveError> {
+    let params = ListParams::default().labels(&selector(phase));
+    let lists: Vec<Result<Vec<Found>, RemoveError>> = stream::iter(resources)
+        .map(|(ar, namespaced)| {
+            let params = params.clone();
+            async move {
+                let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
+                match api.list(&params).await {
+                    Ok(list) => Ok(list
+                        .items
+                        .into_iter()
+                        .map(|object| Found { resource: ar.clone(), namespaced: *namespaced, object })
+                        .collect()),
+                    // A resource removed meanwhile (its CRD was just deleted) has nothing left.
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+                    Err(source) => Err(RemoveError::Api { action: "list", object: ar.plural.clone(), source }),
+                }
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut found = Vec::new();
+    for list in lists {
+        found.extend(list?);
+    }
+    Ok(found)
+}

@@ -1,0 +1,59 @@
+//! Generated credentials: random values created once, then read back from the cluster on every
+//! later run, so re-applying a phase never rotates a password behind a running service.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::Api;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+use crate::catalog::Addon;
+use crate::render::Generated;
+
+/// Values for every generated Secret of `addon`: existing ones from the cluster (when a client
+/// is given), fresh random ones otherwise.
+pub async fn generated_for(client: Option<&Client>, addon: &Addon) -> Result<Generated, kube::Error> {
+    let mut out = Generated::new();
+    for spec in &addon.generated {
+        let existing = match client {
+            Some(c) => existing_values(c, &addon.namespace, &spec.secret).await?,
+            None => BTreeMap::new(),
+        };
+        let values = spec
+            .keys
+            .iter()
+            .map(|k| (k.clone(), existing.get(k).cloned().unwrap_or_else(|| random(spec.length))))
+            .collect();
+        out.insert(spec.secret.clone(), values);
+    }
+    Ok(out)
+}
+
+async fn existing_values(client: &Client, namespace: &str, name: &str) -> Result<BTreeMap<String, String>, kube::Error> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = match api.get_opt(name).await {
+        Ok(s) => s,
+        // The namespace may not exist yet on a first install.
+        Err(kube::Error::Api(s)) if s.code == 404 => None,
+        Err(e) => return Err(e),
+    };
+    Ok(secret
+        .and_then(|s| s.data)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| String::from_utf8(v.0).ok().map(|v| (k, v)))
+        .collect())
+}
+
+/// A random alphanumeric string.
+pub fn random(length: usize) -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect()
+}
+
+/// Decode a base64 Secret value (for tests and checkpoints that read Secrets as JSON).
+pub fn decode_b64(s: &str) -> Option<String> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok().and_then(|b| String::from_utf8(b).ok())
+}

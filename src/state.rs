@@ -1,0 +1,130 @@
+//! State: what is installed, recorded in the cluster (ConfigMap `bigtop-system/bigtop-state`),
+//! one key per phase. Each phase's key is written by server-side apply under its own field
+//! manager, so phases never overwrite each other and removing a phase removes exactly its key.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Namespace of the state ConfigMap.
+pub const NAMESPACE: &str = "bigtop-system";
+/// Name of the state ConfigMap.
+pub const CONFIGMAP: &str = "bigtop-state";
+
+/// What `add-phase` recorded about a phase.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PhaseRecord {
+    /// Addon → version.
+    pub addons: BTreeMap<String, String>,
+    /// Profile used.
+    pub profile: String,
+    /// sha256 of the resolved parameters (which never contain secrets).
+    pub parameters_digest: String,
+    /// sha256 of the rendered objects.
+    pub objects_digest: String,
+    /// Number of objects applied.
+    pub objects: usize,
+    /// When the phase was last applied (RFC 3339).
+    pub applied_at: String,
+    /// The last checkpoint, if one ran.
+    #[serde(default)]
+    pub checkpoint: Option<CheckpointRecord>,
+}
+
+/// The result of a checkpoint run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointRecord {
+    /// Whether it passed.
+    pub passed: bool,
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// What it measured (bytes, hashes, rows, latencies) or why it failed.
+    pub evidence: BTreeMap<String, Value>,
+}
+
+/// Installed phases by name.
+pub type State = BTreeMap<String, PhaseRecord>;
+
+/// Why state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// API call failed.
+    #[error("cannot {action} {NAMESPACE}/{CONFIGMAP}")]
+    Api {
+        /// What was attempted.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+    /// A key holds something we did not write.
+    #[error("state entry {phase} is not valid JSON")]
+    Corrupt {
+        /// Phase key.
+        phase: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Read every recorded phase; an absent ConfigMap means nothing is installed.
+pub async fn load(client: &Client) -> Result<State, StateError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let cm = api.get_opt(CONFIGMAP).await.map_err(|source| StateError::Api { action: "read", source })?;
+    let mut state = State::new();
+    for (phase, text) in cm.and_then(|c| c.data).unwrap_or_default() {
+        let record = serde_json::from_str(&text).map_err(|source| StateError::Corrupt { phase: phase.clone(), source })?;
+        state.insert(phase, record);
+    }
+    Ok(state)
+}
+
+/// Record (or replace) one phase.
+pub async fn record(client: &Client, phase: &str, rec: &PhaseRecord) -> Result<(), StateError> {
+    ensure_namespace(client).await?;
+    let text = serde_json::to_string(rec).expect("records always serialize");
+    apply_key(client, phase, json!({ phase: text })).await
+}
+
+/// Forget one phase: applying an empty data map under its manager drops its key.
+pub async fn forget(client: &Client, phase: &str) -> Result<(), StateError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    if api.get_opt(CONFIGMAP).await.map_err(|source| StateError::Api { action: "read", source })?.is_none() {
+        return Ok(());
+    }
+    apply_key(client, phase, json!({})).await
+}
+
+async fn apply_key(client: &Client, phase: &str, data: Value) -> Result<(), StateError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}},
+        "data": data,
+    });
+    // force: the key is ours by construction; a hand edit must not wedge the tool.
+    let params = PatchParams::apply(&format!("bigtop-k8s-state-{phase}")).force();
+    api.patch(CONFIGMAP, &params, &Patch::Apply(&cm)).await.map_err(|source| StateError::Api { action: "write", source })?;
+    Ok(())
+}
+
+async fn ensure_namespace(client: &Client) -> Result<(), StateError> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}}});
+    let params = PatchParams::apply("bigtop-k8s-state").force();
+    api.patch(NAMESPACE, &params, &Patch::Apply(&ns)).await.map_err(|source| StateError::Api { action: "create namespace for", source })?;
+    Ok(())
+}
+
+/// The current time, RFC 3339 in UTC.
+pub fn now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Starts the R1 control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok, plus two kwok nodes and a default StorageClass. Run it inside the test
+# network namespace (see test.sh). Writes $RUN/admin.kubeconfig; down.sh stops everything.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+RUN=${RUN:?set RUN to a scratch directory}
+B=$TESTENV_BIN
+for bin in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+  [ -x "$B/$bin" ] || { echo "missing $B/$bin: run 'bash tests/env/build.sh' first (needs the Go module proxy)" >&2; exit 3; }
+done
+mkdir -p "$RUN/pki" "$RUN/logs"
+started=$(date +%s.%N)
+
+# --- PKI: a CA, the API server's serving cert, an admin client cert in system:masters, SA keys.
+( cd "$RUN/pki"
+  printf '[req]\ndistinguished_name=dn\nprompt=no\nx509_extensions=v3_ca\n[dn]\nCN=bigtop-testenv-ca\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n' > ca.cnf
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -config ca.cnf -keyout ca.key -out ca.crt 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1\n' > server.ext
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > client.ext
+  sign() { openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+           openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -sha256 -extfile "$3" -out "$1.crt" 2>/dev/null; }
+  sign apiserver "/CN=kube-apiserver" server.ext
+  sign admin "/O=system:masters/CN=bigtop-admin" client.ext
+  openssl genrsa -traditional -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null )
+PKI=$RUN/pki
+KC=$RUN/admin.kubeconfig
+b64() { base64 -w0 < "$1"; }
+cat > "$KC" <<KCEOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: testenv
+  cluster: {server: "https://127.0.0.1:${APISERVER_PORT:-6443}", certificate-authority-data: $(b64 "$PKI/ca.crt")}
+users:
+- name: admin
+  user: {client-certificate-data: $(b64 "$PKI/admin.crt"), client-key-data: $(b64 "$PKI/admin.key")}
+contexts:
+- name: testenv
+  context: {cluster: testenv, user: admin}
+current-context: testenv
+KCEOF
+
+# start NAME CMD... : run in its own process group, remember the PID.
+start() { local name=$1; shift; setsid "$@" >"$RUN/logs/$name.log" 2>&1 & echo $! > "$RUN/$name.pid"; }
+# await NAME URL [curl args]: poll until healthy or fail with the component's last log lines.
+await() { local name=$1 url=$2; shift 2
+  for _ in $(seq 1 240); do curl -fsS "$@" "$url" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  echo "$name did not become healthy; last log lines:" >&2; tail -n 50 "$RUN/logs/$name.log" >&2; exit 1; }
+
+start etcd "$B/etcd" --name=node0 --data-dir="$RUN/etcd" \
+  --listen-client-urls=http://127.0.0.1:2379 --advertise-client-urls=http://127.0.0.1:2379 \
+  --listen-peer-urls=http://127.0.0.1:2380 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+  --initial-cluster=node0=http://127.0.0.1:2380 --unsafe-no-fsync=true --log-level=warn
+await etcd http://127.0.0.1:2379/health
+
+start kube-apiserver "$B/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
+  --bind-address=127.0.0.1 --secure-port="${APISERVER_PORT:-6443}" --advertise-address=127.0.0.1 --endpoint-reconciler-type=none \
+  --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --client-ca-file="$PKI/ca.crt" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+  --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true --profiling=false --v=1
+await kube-apiserver "https://127.0.0.1:${APISERVER_PORT:-6443}/readyz" --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key"
+
+start kube-controller-manager "$B/kube-controller-manager" --kubeconfig="$KC" --authentication-kubeconfig="$KC" --authorization-kubeconfig="$KC" \
+  --bind-address=127.0.0.1 --secure-port=10257 --leader-elect=false --controllers='*' \
+  --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+  --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+  --allocate-node-cidrs=true --cluster-cidr=10.244.0.0/16 --node-cidr-mask-size=24 \
+  --service-cluster-ip-range=10.96.0.0/16 --enable-hostpath-provisioner=true --v=1
+start kube-scheduler "$B/kube-scheduler" --kubeconfig="$KC" --authentication-kubeconfig="$KC" --authorization-kubeconfig="$KC" \
+  --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
+await kube-controller-manager https://127.0.0.1:10257/healthz -k
+await kube-scheduler https://127.0.0.1:10259/healthz -k
+
+stages=$(ls "$B"/stages/*.yaml | paste -sd, -)
+start kwok "$B/kwok" --kubeconfig="$KC" --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-lease-duration-seconds=40 \
+  --cidr=10.244.0.0/16 --config="$stages"
+
+K() { "$B/kubectl" --kubeconfig="$KC" "$@"; }
+for i in 0 1; do
+  cat <<NODE | K apply -f - >/dev/null
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok}
+status:
+  allocatable: {cpu: "8", memory: 16Gi, pods: "110"}
+  capacity: {cpu: "8", memory: 16Gi, pods: "110"}
+NODE
+done
+# The in-tree hostPath provisioner in the KCM binds PVCs (nothing mounts them; pods are simulated).
+cat <<SC | K apply -f - >/dev/null
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: standard, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+provisioner: kubernetes.io/host-path
+volumeBindingMode: Immediate
+reclaimPolicy: Delete
+SC
+K wait --for=condition=Ready node -l type=kwok --timeout=60s >/dev/null
+for _ in $(seq 1 120); do K get serviceaccount default -n default >/dev/null 2>&1 && break; sleep 0.25; done
+echo "R1 control plane ready in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s (kubeconfig: $KC)"
