@@ -190,11 +190,13 @@ async fn apply_one(client: &Client, obj: &Value, ar: ApiResource, caps: ApiCapab
     unreachable!("the last attempt returns")
 }
 
-/// Conflicts, throttling, server errors (including webhooks whose pods are not up yet) and
-/// dropped connections are worth retrying; validation errors are not.
+/// Conflicts, throttling, unavailable servers, internal errors (a webhook whose pod is not up
+/// yet answers 500 InternalError) and dropped connections are worth retrying. A 500 without
+/// that reason is how server-side apply reports a field the schema lacks: not transient.
 pub fn is_transient(e: &kube::Error) -> bool {
     match e {
-        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500 | 502 | 503 | 504),
+        kube::Error::Api(status) if status.code == 500 => status.reason == "InternalError",
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -203,7 +205,7 @@ pub fn is_transient(e: &kube::Error) -> bool {
 /// The server's own message when there is one: it names the offending field.
 pub fn error_text(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(status) => format!("{} ({} {})", status.message, status.code, status.reason),
+        kube::Error::Api(status) => format!("{} (HTTP {} {})", status.message, status.code, status.reason).replace(" )", ")"),
         other => crate::cluster::root_cause(other),
     }
 }

@@ -25,7 +25,9 @@ impl std::ops::Add for Requests {
 impl Requests {
     /// `1.5 GiB / 750m CPU`.
     pub fn human(&self) -> String {
-        format!("{:.2} GiB / {}m CPU", self.memory_bytes as f64 / (1u64 << 30) as f64, self.cpu_milli)
+        let mib = self.memory_bytes >> 20;
+        let memory = if mib < 1024 { format!("{mib} MiB") } else { format!("{:.2} GiB", mib as f64 / 1024.0) };
+        format!("{memory} / {}m CPU", self.cpu_milli)
     }
 }
 

@@ -35,6 +35,9 @@ pub async fn explain(client: &Client, applied: &Applied, why: &str) -> String {
     if pods_found.is_empty() {
         out.push_str(&format!("\n    no pods match {selector}"));
     }
+    // Pods that are not running explain the most; show them first.
+    let mut pods_found = pods_found;
+    pods_found.sort_by_key(|p| p.status.as_ref().and_then(|s| s.phase.clone()).as_deref() == Some("Running"));
     for pod in pods_found.iter().take(MAX_PODS) {
         out.push_str(&describe_pod(client, pod).await);
     }

@@ -89,6 +89,12 @@ impl Error {
         let mut cause = std::error::Error::source(self);
         let mut n = 1;
         while let Some(c) = cause {
+            // kube's Display of an API status repeats the message and dumps the struct; the
+            // server's message, code and reason say it all, and nothing useful lies below.
+            if let Some(k) = c.downcast_ref::<kube::Error>() {
+                out.push_str(&format!("\n  {n}: {}", crate::apply::error_text(k)));
+                break;
+            }
             out.push_str(&format!("\n  {n}: {c}"));
             cause = c.source();
             n += 1;

@@ -105,10 +105,17 @@ pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Res
     }
 }
 
-/// How many objects carry the phase label right now.
-pub async fn count_labelled(client: &Client, phase: &str) -> Result<usize, RemoveError> {
+/// Every object carrying the phase label right now, as (`Kind/ns/name`, resourceVersion),
+/// sorted: what `status` and the tests compare across runs.
+pub async fn list_labelled(client: &Client, phase: &str) -> Result<Vec<(String, String)>, RemoveError> {
     let resources = deletable_resources(client).await?;
-    Ok(find(client, &resources, phase).await?.len())
+    let mut out: Vec<(String, String)> = find(client, &resources, phase)
+        .await?
+        .into_iter()
+        .map(|f| (f.describe(), f.object.resource_version().unwrap_or_default()))
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 async fn deletable_resources(client: &Client) -> Result<Vec<(ApiResource, bool)>, RemoveError> {

@@ -65,13 +65,18 @@ pub fn readiness(obj: &DynamicObject, kind: &str, ready_condition_kinds: &[Strin
     let replicas = data.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let pending = |what: String| Readiness::Pending(if observed { what } else { "controller has not observed the latest spec".into() });
     match kind {
+        // As `kubectl rollout status`: every replica updated, no old ones left, all available.
         "Deployment" => {
-            let (updated, available) = (status("updatedReplicas"), status("availableReplicas"));
-            if observed && updated >= replicas && available >= replicas { Readiness::Ready } else { pending(format!("{available}/{replicas} replicas available")) }
+            let (updated, total, available) = (status("updatedReplicas"), status("replicas"), status("availableReplicas"));
+            if observed && updated >= replicas && total <= updated && available >= replicas {
+                Readiness::Ready
+            } else {
+                pending(format!("{updated}/{replicas} replicas updated, {available} available, {} old", (total - updated).max(0)))
+            }
         }
         "StatefulSet" => {
-            let ready = status("readyReplicas");
-            if observed && ready >= replicas { Readiness::Ready } else { pending(format!("{ready}/{replicas} replicas ready")) }
+            let (ready, updated) = (status("readyReplicas"), status("updatedReplicas"));
+            if observed && ready >= replicas && updated >= replicas { Readiness::Ready } else { pending(format!("{ready}/{replicas} replicas ready, {updated} updated")) }
         }
         "DaemonSet" => {
             let (desired, ready, updated) = (status("desiredNumberScheduled"), status("numberReady"), status("updatedNumberScheduled"));
@@ -166,10 +171,10 @@ mod tests {
     #[test]
     fn deployment_needs_observed_generation_and_available_replicas() {
         let base = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "generation": 2},
-            "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "updatedReplicas": 2, "availableReplicas": 1}});
-        assert_eq!(readiness(&obj(base.clone()), "Deployment", &[]), Readiness::Pending("1/2 replicas available".into()));
+            "spec": {"replicas": 2}, "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2}});
+        assert_eq!(readiness(&obj(base.clone()), "Deployment", &[]), Readiness::Pending("2/2 replicas updated, 2 available, 1 old".into()));
         let mut ready = base.clone();
-        ready["status"]["availableReplicas"] = json!(2);
+        ready["status"]["replicas"] = json!(2);
         assert_eq!(readiness(&obj(ready.clone()), "Deployment", &[]), Readiness::Ready);
         ready["status"]["observedGeneration"] = json!(1);
         assert!(matches!(readiness(&obj(ready), "Deployment", &[]), Readiness::Pending(_)));

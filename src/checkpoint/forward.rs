@@ -44,6 +44,19 @@ pub enum ForwardError {
         /// Its selector.
         selector: String,
     },
+    /// The API server could not open a port-forward to the pod.
+    #[error("cannot port-forward to pod {namespace}/{pod}:{port}")]
+    PortForward {
+        /// Namespace.
+        namespace: String,
+        /// Pod name.
+        pod: String,
+        /// Container port.
+        port: u16,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
     /// The local listener could not be bound.
     #[error("cannot listen on 127.0.0.1:{port}")]
     Listen {
@@ -75,9 +88,18 @@ impl Drop for Forward {
 /// Forward `127.0.0.1:local_port` (0 = any free port) to `service:port` in `namespace`.
 pub async fn forward(client: &Client, namespace: &str, service: &str, port: u16, local_port: u16) -> Result<Forward, ForwardError> {
     let (pod, pod_port) = ready_pod(client, namespace, service, port).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    // Open one forward up front so a broken path fails here, with the API server's reason,
+    // instead of as a reset connection later.
+    let probe = pods.portforward(&pod, &[pod_port]).await.map_err(|source| ForwardError::PortForward {
+        namespace: namespace.into(),
+        pod: pod.clone(),
+        port: pod_port,
+        source,
+    })?;
+    drop(probe);
     let listener = TcpListener::bind(("127.0.0.1", local_port)).await.map_err(|source| ForwardError::Listen { port: local_port, source })?;
     let local = listener.local_addr().map_err(|source| ForwardError::Listen { port: local_port, source })?;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let target = pod.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {

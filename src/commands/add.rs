@@ -57,7 +57,12 @@ pub struct PhaseOutcome {
 pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error> {
     let catalog = g.catalog()?;
     let (spec, resolved) = load_spec(&catalog, &args.spec)?;
-    let requested: Vec<String> = spec.phases.iter().chain(&args.phases).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let mut requested: Vec<String> = Vec::new();
+    for p in spec.phases.iter().chain(&args.phases) {
+        if !requested.contains(p) {
+            requested.push(p.clone());
+        }
+    }
     if requested.is_empty() {
         return Err(Error::usage("no phase named").with_hint(format!("name one: {}", catalog.phase_names().join(", "))));
     }

@@ -1,0 +1,91 @@
+//! Shared helpers for integration tests: run the real binary against the R1 control plane
+//! that `tests/env/test.sh` starts, and read the cluster with kube-rs.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// R1 tests share one cluster and one state ConfigMap: run them one at a time.
+static CLUSTER: Mutex<()> = Mutex::new(());
+
+/// Take the cluster for the duration of a test.
+pub fn lock() -> MutexGuard<'static, ()> {
+    CLUSTER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The R1 kubeconfig, or a failure that names the command to run (never a silent skip).
+pub fn kubeconfig() -> PathBuf {
+    match std::env::var_os("BIGTOP_R1_KUBECONFIG") {
+        Some(p) => PathBuf::from(p),
+        None => panic!("BIGTOP_R1_KUBECONFIG is not set: run the suite with `bash tests/env/test.sh` (it builds and starts the R1 control plane)"),
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/upstream`, the mirror of pinned upstream bytes.
+pub fn mirror() -> PathBuf {
+    std::env::var_os("BIGTOP_K8S_MIRROR").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/upstream"))
+}
+
+/// The binary with the R1 kubeconfig, the fixture catalog and the mirror.
+pub fn bigtop() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"));
+    c.arg("--kubeconfig").arg(kubeconfig());
+    c.arg("--catalog-dir").arg(repo().join("tests/fixtures/catalog"));
+    c.env("BIGTOP_K8S_MIRROR", mirror());
+    c.env_remove("KUBECONFIG").env("BIGTOP_K8S_CACHE", std::env::temp_dir().join("bigtop-k8s-test-cache"));
+    c
+}
+
+/// Result of a run, with stdout and stderr as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
+
+    /// Panic with both streams unless the exit code is `code`.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    Run::from(bigtop().args(args).output().expect("the binary runs"))
+}
+
+pub async fn client() -> kube::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig()).expect("R1 kubeconfig readable");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("R1 kubeconfig valid");
+    kube::Client::try_from(config).expect("client")
+}
+
+/// Installed phase names from `status -o json`.
+pub fn installed() -> Vec<String> {
+    let out = run(&["status", "-o", "json"]).expect(0).stdout;
+    let v: serde_json::Value = serde_json::from_str(&out).expect("status prints JSON");
+    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Remove phases if present (test clean-up), forcing past dependents.
+pub fn remove(phases: &[&str]) {
+    let mut args = vec!["remove-phase", "--force"];
+    args.extend_from_slice(phases);
+    run(&args).expect(0);
+}
