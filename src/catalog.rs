@@ -36,6 +36,12 @@ pub struct PhaseDef {
     /// Whether `up` installs this phase.
     #[serde(default)]
     pub default: bool,
+    /// Parameters shared by the phase's addons, addressed as `<phase>.<name>`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParamDef>,
+    /// Fixed data for the templates of every addon of the phase (e.g. who may access what).
+    #[serde(default)]
+    pub data: serde_json::Value,
 }
 
 /// Alternative addon sets of a phase, selected by the parameter `<phase>.<parameter>`.
@@ -77,9 +83,26 @@ pub struct GeneratedSecret {
     pub secret: String,
     /// Keys to fill with random alphanumeric values.
     pub keys: Vec<String>,
-    /// Length of each value.
+    /// Number of random characters in each value.
     #[serde(default = "default_secret_length")]
     pub length: usize,
+    /// Characters to draw from.
+    #[serde(default)]
+    pub alphabet: Alphabet,
+    /// Fixed prefix before the random part (Garage key IDs start with `GK`).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// Characters of generated values.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alphabet {
+    /// Letters and digits.
+    #[default]
+    Alphanumeric,
+    /// Lowercase hexadecimal digits.
+    Hex,
 }
 
 fn default_secret_length() -> usize {

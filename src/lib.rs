@@ -23,6 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod remove;
 pub mod render;
+pub mod s3;
 pub mod secrets;
 pub mod spec;
 pub mod state;

@@ -36,6 +36,8 @@ pub enum Validation {
     DnsLabel,
     /// A list of S3 bucket names (AWS naming rules).
     BucketNames,
+    /// One S3 bucket name.
+    BucketName,
 }
 
 /// A declared parameter. (No `deny_unknown_fields`: serde cannot combine it with `flatten`;
@@ -150,6 +152,9 @@ pub fn declared(catalog: &Catalog) -> BTreeMap<String, ParamDef> {
             };
             defs.insert(format!("{}.{}", phase.name, c.parameter), def);
         }
+        for (name, def) in &phase.parameters {
+            defs.insert(format!("{}.{name}", phase.name), def.clone());
+        }
     }
     for addon in catalog.addons.values() {
         for (name, def) in &addon.parameters {
@@ -159,7 +164,7 @@ pub fn declared(catalog: &Catalog) -> BTreeMap<String, ParamDef> {
     defs
 }
 
-/// The parameters of one addon, keyed by their short name.
+/// The parameters of one addon (or phase), keyed by their short name.
 pub fn of_addon(resolved: &Resolved, addon: &str) -> BTreeMap<String, Value> {
     let prefix = format!("{addon}.");
     resolved
@@ -200,6 +205,11 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
         Validation::DnsLabel => {
             let s = scalar_string(raw);
             dns_label(&s).map_err(invalid)?;
+            Ok(Value::String(s))
+        }
+        Validation::BucketName => {
+            let s = scalar_string(raw);
+            bucket_name(&s).map_err(|r| invalid(format!("not a valid S3 bucket name: {r}")))?;
             Ok(Value::String(s))
         }
         Validation::BucketNames => {

@@ -132,6 +132,8 @@ mod tests {
             addons: vec![format!("{name}-addon")],
             choice: None,
             default: false,
+            parameters: BTreeMap::new(),
+            data: Value::Null,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct RenderInput<'a> {
     pub addon: &'a Addon,
     /// Its parameters, by short name.
     pub params: &'a BTreeMap<String, Value>,
+    /// The phase's parameters, by short name.
+    pub phase_params: &'a BTreeMap<String, Value>,
+    /// The phase's fixed data.
+    pub data: &'a Value,
     /// Generated credentials (from the cluster, or fresh).
     pub generated: &'a Generated,
     /// Fetched upstream artifacts.
@@ -104,6 +108,8 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
     let env = environment();
     let ctx = context! {
         params => minijinja::Value::from(minijinja::value::Serde(input.params)),
+        phase_params => minijinja::Value::from(minijinja::value::Serde(input.phase_params)),
+        data => minijinja::Value::from(minijinja::value::Serde(input.data)),
         namespace => &addon.namespace,
         phase => &addon.phase,
         addon => &addon.name,
@@ -127,6 +133,8 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.add_filter("b64", |s: String| base64::engine::general_purpose::STANDARD.encode(s));
+    // Short content hash, for names that must change when their content does (setup Jobs).
+    env.add_filter("sha256_8", |s: String| hex(&Sha256::digest(s.as_bytes()))[..8].to_string());
     env
 }
 
@@ -203,7 +211,8 @@ mod tests {
 
     fn render(a: &Addon, params: &BTreeMap<String, Value>) -> Result<Vec<Value>, RenderError> {
         let generated = Generated::from([("creds".into(), BTreeMap::from([("pw".into(), "s3cret".into())]))]);
-        render_addon(&RenderInput { addon: a, params, generated: &generated, fetched: &Fetched::new(), profile: Profile::Laptop })
+        let none = BTreeMap::new();
+        render_addon(&RenderInput { addon: a, params, phase_params: &none, data: &Value::Null, generated: &generated, fetched: &Fetched::new(), profile: Profile::Laptop })
     }
 
     #[test]

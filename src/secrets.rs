@@ -10,7 +10,7 @@ use kube::api::Api;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
-use crate::catalog::Addon;
+use crate::catalog::{Addon, Alphabet};
 use crate::render::Generated;
 
 /// Values for every generated Secret of `addon`: existing ones from the cluster (when a client
@@ -22,12 +22,12 @@ pub async fn generated_for(client: Option<&Client>, addon: &Addon) -> Result<Gen
             Some(c) => existing_values(c, &addon.namespace, &spec.secret).await?,
             None => BTreeMap::new(),
         };
-        let values = spec
-            .keys
-            .iter()
-            .map(|k| (k.clone(), existing.get(k).cloned().unwrap_or_else(|| random(spec.length))))
-            .collect();
-        out.insert(spec.secret.clone(), values);
+        // Several entries may fill one Secret (keys of different lengths), so merge.
+        let values = out.entry(spec.secret.clone()).or_default();
+        for k in &spec.keys {
+            let value = existing.get(k).cloned().unwrap_or_else(|| format!("{}{}", spec.prefix, random(spec.length, spec.alphabet)));
+            values.insert(k.clone(), value);
+        }
     }
     Ok(out)
 }
@@ -48,9 +48,12 @@ async fn existing_values(client: &Client, namespace: &str, name: &str) -> Result
         .collect())
 }
 
-/// A random alphanumeric string.
-pub fn random(length: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect()
+/// A random string from the OS-seeded thread RNG.
+pub fn random(length: usize, alphabet: Alphabet) -> String {
+    match alphabet {
+        Alphabet::Alphanumeric => rand::rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect(),
+        Alphabet::Hex => (0..length).map(|_| char::from_digit(rand::rng().random_range(0..16), 16).expect("below 16")).collect(),
+    }
 }
 
 /// Decode a base64 Secret value (for tests and checkpoints that read Secrets as JSON).

@@ -23,7 +23,11 @@ pub struct PhaseRecord {
     pub addons: BTreeMap<String, String>,
     /// Profile used.
     pub profile: String,
-    /// sha256 of the resolved parameters (which never contain secrets).
+    /// The resolved parameters of the phase and its addons (never secrets: those are
+    /// generated into Secrets, not parameters).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Value>,
+    /// sha256 of the resolved parameters.
     pub parameters_digest: String,
     /// sha256 of the rendered objects.
     pub objects_digest: String,

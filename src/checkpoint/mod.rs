@@ -4,6 +4,7 @@
 
 pub mod forward;
 mod http;
+pub mod s3;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ use crate::catalog::Addon;
 pub type Evidence = BTreeMap<String, Value>;
 
 /// Checkpoint kinds this binary implements.
-pub const KINDS: [&str; 1] = ["http"];
+pub const KINDS: [&str; 2] = ["http", "s3-roundtrip"];
 
 /// Why a checkpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,14 @@ pub enum CheckpointError {
     /// The port-forward to the service could not be opened.
     #[error("cannot reach the service through a port-forward")]
     Forward(#[from] forward::ForwardError),
+    /// The server refused the credentials or the permission.
+    #[error("access denied: check Secret {secret} ({detail})")]
+    AccessDenied {
+        /// `namespace/name` of the Secret holding the key.
+        secret: String,
+        /// The server's answer.
+        detail: String,
+    },
     /// The operation ran and its result was wrong.
     #[error("{0}")]
     Failed(String),
@@ -41,6 +50,8 @@ pub struct Context<'a> {
     pub client: &'a Client,
     /// The addon being checked.
     pub addon: &'a Addon,
+    /// The phase's resolved parameters (full keys).
+    pub params: &'a BTreeMap<String, Value>,
 }
 
 /// Run the addon's checkpoint.
@@ -48,6 +59,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
     let Some(def) = &ctx.addon.checkpoint else { return Ok(Evidence::new()) };
     match def.kind.as_str() {
         "http" => http::run(ctx, &Settings(&def.with)).await,
+        "s3-roundtrip" => s3::run(ctx, &Settings(&def.with)).await,
         other => Err(CheckpointError::UnknownKind(other.into())),
     }
 }

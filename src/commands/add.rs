@@ -118,10 +118,13 @@ async fn install(
     wait_ready(client, &applied, &ready_kinds, g.timeout).await.map_err(|e| wait_error(phase, e))?;
     step.done("ready");
 
+    let parameters: BTreeMap<String, serde_json::Value> =
+        phase_params(resolved, &rendered.planned.addons, phase).into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut record = PhaseRecord {
         addons: rendered.planned.addons.iter().map(|a| (a.clone(), catalog.addons[a].version.clone())).collect(),
         profile: profile.name().into(),
-        parameters_digest: digest(&phase_params(resolved, &rendered.planned.addons, phase)),
+        parameters_digest: digest(&parameters),
+        parameters,
         objects_digest: digest(&rendered.objects),
         objects: rendered.objects.len(),
         applied_at: state::now(),
@@ -129,7 +132,7 @@ async fn install(
     };
     state::record(client, phase, &record).await.map_err(state_error)?;
     if verify == Verify::Run {
-        let (checkpoint, failure) = super::verify::checkpoint_phase(g, catalog, cluster, phase, &rendered.planned.addons).await;
+        let (checkpoint, failure) = super::verify::checkpoint_phase(g, catalog, cluster, phase, &record).await;
         record.checkpoint = Some(checkpoint.clone());
         state::record(client, phase, &record).await.map_err(state_error)?;
         if let Some(e) = failure {

@@ -89,9 +89,14 @@ pub fn phase_requests(catalog: &Catalog, addons: &[String], resolved: &Resolved,
     let mut total = Requests::default();
     for name in addons {
         let addon = &catalog.addons[name];
-        let generated: Generated = addon.generated.iter().map(|g| (g.secret.clone(), g.keys.iter().map(|k| (k.clone(), "x".repeat(g.length))).collect())).collect();
+        let def = catalog.phase(&addon.phase).expect("catalog is consistent");
+        let phase_params = params::of_addon(resolved, &addon.phase);
+        let mut generated = Generated::new();
+        for g in &addon.generated {
+            generated.entry(g.secret.clone()).or_default().extend(g.keys.iter().map(|k| (k.clone(), "x".repeat(g.length))));
+        }
         let p = params::of_addon(resolved, name);
-        let input = RenderInput { addon, params: &p, generated: &generated, fetched: &Fetched::new(), profile };
+        let input = RenderInput { addon, params: &p, phase_params: &phase_params, data: &def.data, generated: &generated, fetched: &Fetched::new(), profile };
         let objects = render_templates(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         total = total + budget::requests(&objects);
     }

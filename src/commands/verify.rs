@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::checkpoint::{self, Context};
 use crate::cluster::{Cluster, connect};
 use crate::error::{Error, Exit};
-use crate::state::{self, CheckpointRecord};
+use crate::state::{self, CheckpointRecord, PhaseRecord};
 
 /// One phase's verification.
 #[derive(Debug, Serialize)]
@@ -37,8 +37,7 @@ pub async fn run(g: &Globals, phases: &[String]) -> Result<Vec<Verified>, Error>
         let Some(record) = state.get_mut(&phase) else {
             return Err(Error::prerequisite(format!("phase {phase} is not installed")).with_hint(format!("bigtop-k8s add-phase {phase}")));
         };
-        let addons: Vec<String> = record.addons.keys().cloned().collect();
-        let (checkpoint, failure) = checkpoint_phase(g, &catalog, &cluster, &phase, &addons).await;
+        let (checkpoint, failure) = checkpoint_phase(g, &catalog, &cluster, &phase, record).await;
         record.checkpoint = Some(checkpoint.clone());
         state::record(&cluster.client, &phase, record).await.map_err(state_error)?;
         first_failure = first_failure.or(failure);
@@ -52,13 +51,13 @@ pub async fn run(g: &Globals, phases: &[String]) -> Result<Vec<Verified>, Error>
 
 /// Run every checkpoint of a phase's addons. Returns the record to store and, on failure, the
 /// error to report (exit code 4).
-pub async fn checkpoint_phase(g: &Globals, catalog: &Catalog, cluster: &Cluster, phase: &str, addons: &[String]) -> (CheckpointRecord, Option<Error>) {
+pub async fn checkpoint_phase(g: &Globals, catalog: &Catalog, cluster: &Cluster, phase: &str, record: &PhaseRecord) -> (CheckpointRecord, Option<Error>) {
     let mut evidence = BTreeMap::new();
-    for name in addons {
+    for name in record.addons.keys() {
         let Some(addon) = catalog.addons.get(name) else { continue };
         let Some(def) = &addon.checkpoint else { continue };
         let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind));
-        match checkpoint::run(&Context { client: &cluster.client, addon }).await {
+        match checkpoint::run(&Context { client: &cluster.client, addon, params: &record.parameters }).await {
             Ok(found) => {
                 step.done(evidence_line(&found));
                 evidence.insert(name.clone(), json!(found));

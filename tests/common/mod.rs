@@ -89,3 +89,4 @@ pub fn remove(phases: &[&str]) {
     args.extend_from_slice(phases);
     run(&args).expect(0);
 }
+pub mod servers;

@@ -1,0 +1,156 @@
+//! The `s3-roundtrip` checkpoint: with a per-service key, PUT random bytes (one plain object,
+//! one multipart), GET them back and compare sha256, HEAD the size, LIST, DELETE; then prove
+//! the key's narrowing by writing to a bucket it must not reach.
+//!
+//! Settings: `service`, `port`, `region`, `secret` (Secret with `access-key`/`secret-key`),
+//! `bucket-param` (parameter naming the bucket the key may use), `forbidden-bucket-param`.
+
+use std::time::Instant;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use rand::RngCore;
+use serde_json::{Value, json};
+
+use super::{CheckpointError, Context, Evidence, Settings, forward};
+use crate::fetch::sha256;
+use crate::s3::{S3, S3Error};
+
+/// A per-service key and where it is stored (for messages).
+pub struct ServiceKey {
+    /// Access key id.
+    pub access_key: String,
+    /// Secret key.
+    pub secret_key: String,
+    /// `namespace/name` of the Secret holding it.
+    pub secret_ref: String,
+}
+
+/// What the round trip runs against.
+pub struct Target<'a> {
+    /// S3 endpoint URL.
+    pub endpoint: &'a str,
+    /// Region the server signs for.
+    pub region: &'a str,
+    /// The key under test.
+    pub key: &'a ServiceKey,
+    /// Bucket the key may read and write.
+    pub bucket: &'a str,
+    /// Bucket the key must not write.
+    pub forbidden: &'a str,
+}
+
+const PLAIN_BYTES: usize = 1 << 20;
+const MULTIPART_BYTES: usize = 11 << 20;
+const PART_BYTES: usize = 5 << 20;
+
+pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
+    let secret = s.str("secret")?;
+    let key = read_key(ctx, &secret).await?;
+    let bucket = param(ctx, &s.str("bucket-param")?)?;
+    let forbidden = param(ctx, &s.str("forbidden-bucket-param")?)?;
+    let region = s.str("region")?;
+    let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.str("service")?, s.port("port")?, 0).await?;
+    let endpoint = format!("http://{}", fwd.local);
+    let mut evidence = roundtrip(&Target { endpoint: &endpoint, region: &region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
+    evidence.insert("pod".into(), json!(fwd.pod));
+    Ok(evidence)
+}
+
+fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {
+    ctx.params.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(format!("parameter {key}")))
+}
+
+async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
+    let ns = &ctx.addon.namespace;
+    let secret_ref = format!("{ns}/{secret}");
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let found = api.get(secret).await.map_err(|e| CheckpointError::Failed(format!("cannot read Secret {secret_ref}: {}", crate::apply::error_text(&e))))?;
+    let data = found.data.unwrap_or_default();
+    let field = |k: &str| data.get(k).and_then(|v| String::from_utf8(v.0.clone()).ok()).ok_or_else(|| CheckpointError::Failed(format!("Secret {secret_ref} has no key {k}")));
+    Ok(ServiceKey { access_key: field("access-key")?, secret_key: field("secret-key")?, secret_ref })
+}
+
+/// The round trip itself, against any S3 endpoint (a port-forward, or a server on loopback).
+pub async fn roundtrip(t: &Target<'_>) -> Result<Evidence, CheckpointError> {
+    let s3 = S3::new(t.endpoint, t.region, &t.key.access_key, &t.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let denied = |e: S3Error| access_error(e, t.key);
+    let prefix = format!("bigtop-checkpoint/{}", crate::secrets::random(12, crate::catalog::Alphabet::Hex));
+    let mut evidence = Evidence::new();
+
+    let plain = random_bytes(PLAIN_BYTES);
+    let key = format!("{prefix}/plain.bin");
+    let started = Instant::now();
+    s3.put(t.bucket, &key, plain.clone()).await.map_err(denied)?;
+    let put_ms = started.elapsed().as_millis();
+    let started = Instant::now();
+    let back = s3.get(t.bucket, &key).await.map_err(denied)?;
+    let get_ms = started.elapsed().as_millis();
+    same_bytes(&plain, &back, &key)?;
+    let size = s3.head(t.bucket, &key).await.map_err(denied)?;
+    if size != plain.len() as u64 {
+        return Err(CheckpointError::Failed(format!("HEAD {key} says {size} bytes, wrote {}", plain.len())));
+    }
+
+    let big = random_bytes(MULTIPART_BYTES);
+    let big_key = format!("{prefix}/multipart.bin");
+    let started = Instant::now();
+    let parts = s3.put_multipart(t.bucket, &big_key, &big, PART_BYTES).await.map_err(denied)?;
+    let multipart_ms = started.elapsed().as_millis();
+    same_bytes(&big, &s3.get(t.bucket, &big_key).await.map_err(denied)?, &big_key)?;
+
+    let listed = s3.list(t.bucket, &prefix).await.map_err(denied)?;
+    if listed.len() != 2 {
+        return Err(CheckpointError::Failed(format!("LIST {}/{prefix} returned {} objects, expected 2", t.bucket, listed.len())));
+    }
+    s3.delete(t.bucket, &key).await.map_err(denied)?;
+    s3.delete(t.bucket, &big_key).await.map_err(denied)?;
+    if !s3.list(t.bucket, &prefix).await.map_err(denied)?.is_empty() {
+        return Err(CheckpointError::Failed(format!("objects under {}/{prefix} remain after DELETE", t.bucket)));
+    }
+    narrowing(&s3, t, &prefix).await?;
+
+    evidence.insert("bucket".into(), json!(t.bucket));
+    evidence.insert("bytes".into(), json!(plain.len() + big.len()));
+    evidence.insert("sha256".into(), json!(sha256(&plain)));
+    evidence.insert("multipartSha256".into(), json!(sha256(&big)));
+    evidence.insert("multipartParts".into(), json!(parts));
+    evidence.insert("putMs".into(), json!(put_ms));
+    evidence.insert("getMs".into(), json!(get_ms));
+    evidence.insert("multipartPutMs".into(), json!(multipart_ms));
+    evidence.insert("refusedOutside".into(), json!(t.forbidden));
+    Ok(evidence)
+}
+
+/// A write outside the key's buckets must be refused.
+async fn narrowing(s3: &S3, t: &Target<'_>, prefix: &str) -> Result<(), CheckpointError> {
+    let key = format!("{prefix}/must-be-refused");
+    match s3.put(t.forbidden, &key, b"x".to_vec()).await {
+        Err(e) if e.is_access_denied() => Ok(()),
+        Err(e) => Err(CheckpointError::Failed(format!("writing outside the key's buckets failed for another reason: {e}"))),
+        Ok(()) => {
+            let _ = s3.delete(t.forbidden, &key).await;
+            Err(CheckpointError::Failed(format!("the key of {} may write to bucket {}: its permissions are too wide", t.key.secret_ref, t.forbidden)))
+        }
+    }
+}
+
+fn access_error(e: S3Error, key: &ServiceKey) -> CheckpointError {
+    if e.is_access_denied() {
+        CheckpointError::AccessDenied { secret: key.secret_ref.clone(), detail: e.to_string() }
+    } else {
+        CheckpointError::Failed(e.to_string())
+    }
+}
+
+fn same_bytes(sent: &[u8], got: &[u8], key: &str) -> Result<(), CheckpointError> {
+    let (a, b) = (sha256(sent), sha256(got));
+    if a == b { Ok(()) } else { Err(CheckpointError::Failed(format!("GET {key} returned sha256 {b}, wrote {a}"))) }
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+

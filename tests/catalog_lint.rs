@@ -1,0 +1,148 @@
+//! R0: the catalog lint. Every image pinned, every source checksummed, every parameter
+//! documented and valid under every profile, every template rendering under every profile,
+//! every container sized, every checkpoint kind implemented, the laptop budget kept.
+
+use std::collections::BTreeSet;
+
+use bigtop_k8s::budget;
+use bigtop_k8s::catalog::Catalog;
+use bigtop_k8s::checkpoint::KINDS;
+use bigtop_k8s::params::{self, Overrides, quantity_bytes};
+use bigtop_k8s::plan::selected_addons;
+use bigtop_k8s::render::{Fetched, Generated, RenderInput, render_templates};
+use bigtop_k8s::spec::Profile;
+use serde_json::Value;
+
+fn catalog() -> Catalog {
+    Catalog::embedded().expect("the embedded catalog loads")
+}
+
+#[test]
+fn every_image_has_an_explicit_version() {
+    for addon in catalog().addons.values() {
+        for (key, image) in &addon.images {
+            let name = image.rsplit('/').next().unwrap();
+            let pinned = image.contains("@sha256:") || name.split_once(':').is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
+            assert!(pinned, "{}: image {key} = {image} has no explicit version", addon.name);
+            assert!(!image.starts_with("docker.io/minio/") && !image.starts_with("minio/"), "{image}: MinIO's Docker Hub images were removed");
+        }
+    }
+}
+
+#[test]
+fn every_source_has_an_https_url_and_a_sha256() {
+    for addon in catalog().addons.values() {
+        for s in &addon.sources {
+            assert!(s.url.starts_with("https://"), "{}: source {} url {}", addon.name, s.name, s.url);
+            assert!(s.sha256.len() == 64 && s.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{}: source {} sha256", addon.name, s.name);
+            assert!(!s.mirror_path.is_empty());
+        }
+    }
+}
+
+#[test]
+fn every_parameter_is_documented_validated_and_valid_under_every_profile() {
+    const KEYS: [&str; 7] = ["default", "profiles", "help", "kind", "min", "max", "values"];
+    for entry in std::fs::read_dir("addons").unwrap() {
+        let file = entry.unwrap().path().join("addon.yaml");
+        if !file.exists() {
+            continue;
+        }
+        let raw: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for (name, def) in raw["parameters"].as_object().into_iter().flatten() {
+            for key in def.as_object().unwrap().keys() {
+                assert!(KEYS.contains(&key.as_str()), "{}: parameter {name} has unknown field {key}", file.display());
+            }
+            for required in ["default", "help", "kind"] {
+                assert!(def.get(required).is_some(), "{}: parameter {name} lacks {required}", file.display());
+            }
+            assert!(!def["help"].as_str().unwrap_or("").is_empty());
+        }
+    }
+    for profile in Profile::ALL {
+        params::resolve(&catalog(), profile, &Overrides::default()).unwrap_or_else(|e| panic!("{}: {e}", profile.name()));
+    }
+}
+
+fn render_all(profile: Profile) -> Vec<(String, Vec<Value>)> {
+    let catalog = catalog();
+    let resolved = params::resolve(&catalog, profile, &Overrides::default()).unwrap();
+    let mut out = Vec::new();
+    for (name, addon) in &catalog.addons {
+        let def = catalog.phase(&addon.phase).unwrap();
+        let mut generated = Generated::new();
+        for g in &addon.generated {
+            generated.entry(g.secret.clone()).or_default().extend(g.keys.iter().map(|k| (k.clone(), "x".repeat(g.length))));
+        }
+        let input = RenderInput {
+            addon,
+            params: &params::of_addon(&resolved, name),
+            phase_params: &params::of_addon(&resolved, &addon.phase),
+            data: &def.data,
+            generated: &generated,
+            fetched: &Fetched::new(),
+            profile,
+        };
+        let objects = render_templates(&input).unwrap_or_else(|e| panic!("{name} under {}: {e:?}", profile.name()));
+        out.push((name.clone(), objects));
+    }
+    out
+}
+
+#[test]
+fn every_template_renders_under_every_profile_and_every_container_is_sized() {
+    let catalog = catalog();
+    for profile in Profile::ALL {
+        for (addon, objects) in render_all(profile) {
+            let images: BTreeSet<&String> = catalog.addons[&addon].images.values().collect();
+            for obj in &objects {
+                let Some(pod) = obj.pointer("/spec/template/spec") else { continue };
+                let containers = pod["containers"].as_array().into_iter().flatten().chain(pod["initContainers"].as_array().into_iter().flatten());
+                for c in containers {
+                    let what = format!("{addon}/{}/{} under {}", obj["metadata"]["name"], c["name"], profile.name());
+                    assert!(c.pointer("/resources/requests/memory").is_some() && c.pointer("/resources/requests/cpu").is_some(), "{what}: no requests");
+                    assert!(c.pointer("/resources/limits/memory").is_some(), "{what}: no memory limit");
+                    assert!(images.contains(&c["image"].as_str().unwrap().to_string()), "{what}: image not declared in addon.yaml");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_checkpoint_kind_is_implemented() {
+    for addon in catalog().addons.values() {
+        if let Some(c) = &addon.checkpoint {
+            assert!(KINDS.contains(&c.kind.as_str()), "{}: checkpoint kind {}", addon.name, c.kind);
+        }
+    }
+}
+
+#[test]
+fn every_default_phase_has_a_checkpoint() {
+    let catalog = catalog();
+    for phase in catalog.phases.iter().filter(|p| p.default) {
+        for addon in catalog.addons_of_any_choice(phase) {
+            assert!(catalog.addons[addon].checkpoint.is_some(), "{addon} of default phase {} has no checkpoint", phase.name);
+        }
+    }
+}
+
+#[test]
+fn the_default_stack_fits_each_profile_budget() {
+    let catalog = catalog();
+    for profile in Profile::ALL {
+        let budget = catalog.budgets.get(profile.name()).unwrap_or_else(|| panic!("no budget for {}", profile.name()));
+        let resolved = params::resolve(&catalog, profile, &Overrides::default()).unwrap();
+        let rendered = render_all(profile);
+        let mut total = budget::Requests::default();
+        for phase in catalog.phases.iter().filter(|p| p.default) {
+            for addon in selected_addons(phase, &resolved) {
+                total = total + budget::requests(&rendered.iter().find(|(a, _)| *a == addon).unwrap().1);
+            }
+        }
+        let limit = quantity_bytes(&budget.memory).unwrap();
+        assert!(total.memory_bytes <= limit, "{}: default stack requests {} > budget {}", profile.name(), total.human(), budget.memory);
+        assert!(total.cpu_milli <= budget::cpu_milli(&budget.cpu), "{}: CPU {} > {}", profile.name(), total.cpu_milli, budget.cpu);
+    }
+}

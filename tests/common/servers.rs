@@ -1,0 +1,131 @@
+//! Start real servers (R2) from the objects our render produces: container args and env are
+//! read from the rendered workload, Secret references resolved from the rendered Secrets, and
+//! only listen addresses are rewritten to loopback.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::Value;
+
+use bigtop_k8s::catalog::Catalog;
+use bigtop_k8s::params::{self, Overrides};
+use bigtop_k8s::render::{Fetched, Generated, RenderInput, render_addon};
+use bigtop_k8s::spec::Profile;
+
+/// A cached server binary, or a failure naming the command that builds it.
+pub fn server_bin(env: &str, name: &str) -> PathBuf {
+    let dir = std::env::var_os(env).unwrap_or_else(|| panic!("{env} is not set: run the suite with `bash tests/env/test.sh` (it builds the servers)"));
+    let bin = PathBuf::from(dir).join(name);
+    assert!(bin.exists(), "{} missing: run `bash tests/env/build-servers.sh`", bin.display());
+    bin
+}
+
+/// Render one addon of the embedded catalog with fresh generated values.
+pub fn render(addon: &str, sets: &[(&str, &str)]) -> Vec<Value> {
+    let catalog = Catalog::embedded().unwrap();
+    let mut overrides = Overrides::default();
+    for (k, v) in sets {
+        overrides.parse_set(&format!("{k}={v}")).unwrap();
+    }
+    let resolved = params::resolve(&catalog, Profile::Ci, &overrides).unwrap();
+    let a = &catalog.addons[addon];
+    let mut generated = Generated::new();
+    for g in &a.generated {
+        for k in &g.keys {
+            let v = format!("{}{}", g.prefix, bigtop_k8s::secrets::random(g.length, g.alphabet));
+            generated.entry(g.secret.clone()).or_default().insert(k.clone(), v);
+        }
+    }
+    let def = catalog.phase(&a.phase).unwrap();
+    let input = RenderInput {
+        addon: a,
+        params: &params::of_addon(&resolved, addon),
+        phase_params: &params::of_addon(&resolved, &a.phase),
+        data: &def.data,
+        generated: &generated,
+        fetched: &Fetched::new(),
+        profile: Profile::Ci,
+    };
+    render_addon(&input).unwrap()
+}
+
+/// The rendered object of `kind` named `name` (prefix match, for hashed Job names).
+pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(name)))
+        .unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+}
+
+/// A value of a rendered Secret.
+pub fn secret_value(objects: &[Value], secret: &str, key: &str) -> String {
+    let b64 = find(objects, "Secret", secret)["data"][key].as_str().unwrap().to_string();
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
+}
+
+/// The env of a pod template's first container, with secretKeyRefs resolved.
+pub fn container_env(objects: &[Value], workload: &Value) -> BTreeMap<String, String> {
+    let container = &workload["spec"]["template"]["spec"]["containers"][0];
+    let mut env = BTreeMap::new();
+    for e in container["env"].as_array().into_iter().flatten() {
+        let name = e["name"].as_str().unwrap().to_string();
+        let value = match (&e["value"], &e["valueFrom"]["secretKeyRef"]) {
+            (Value::String(v), _) => v.clone(),
+            (_, Value::Object(r)) => secret_value(objects, r["name"].as_str().unwrap(), r["key"].as_str().unwrap()),
+            _ => panic!("unsupported env entry {e}"),
+        };
+        env.insert(name, value);
+    }
+    env
+}
+
+/// The args of a pod template's first container.
+pub fn container_args(workload: &Value) -> Vec<String> {
+    let c = &workload["spec"]["template"]["spec"]["containers"][0];
+    c["args"].as_array().into_iter().flatten().map(|a| a.as_str().unwrap().to_string()).collect()
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed on drop, with its log kept for failure messages.
+pub struct Server {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(mut cmd: Command, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        let child = cmd.stdout(Stdio::from(file.try_clone().unwrap())).stderr(Stdio::from(file)).spawn().unwrap();
+        Server { child, log: log.to_path_buf() }
+    }
+
+    /// Wait until `url` answers 200, or panic with the log tail.
+    pub fn await_http(&self, url: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(out) = Command::new("curl").args(["-fsS", "-o", "/dev/null", url]).output() {
+                if out.status.success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("{url} did not answer; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+    }
+}
