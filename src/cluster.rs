@@ -37,6 +37,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 /// # Errors
 /// Prerequisite errors: no kubeconfig, an unknown context, or a server that does not answer.
 pub async fn connect(target: &Target) -> Result<Cluster, Error> {
+    crate::install_crypto_provider();
     let kubeconfig = read_kubeconfig(target)?;
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| {

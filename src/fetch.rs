@@ -132,6 +132,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
 
 async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
     let err = |source| FetchError::Download { url: url.to_string(), source };
+    crate::install_crypto_provider();
     let response = reqwest::get(url).await.map_err(err)?.error_for_status().map_err(err)?;
     Ok(response.bytes().await.map_err(err)?.to_vec())
 }

@@ -28,3 +28,9 @@ pub mod secrets;
 pub mod spec;
 pub mod state;
 pub mod wait;
+
+/// Select ring as the process-wide rustls provider (kube uses ring; reqwest is built without a
+/// provider). Idempotent; every HTTP client constructor calls it, so library users need not.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
