@@ -112,14 +112,48 @@ async fn upstream_manifest_is_fetched_from_the_mirror_verified_and_applied() {
 #[tokio::test]
 async fn checkpoint_failure_is_exit_4_and_recorded_with_evidence() {
     let _guard = lock();
-    // Pods are simulated by kwok: the API server cannot open a port-forward to them, so the
-    // http checkpoint must fail loudly, not pass.
+    // Nothing listens behind the simulated pod (no port-forward rule): the http checkpoint must
+    // fail loudly, not pass.
     run(&["add-phase", "fixture", "--no-verify"]).expect(0);
     let out = run(&["verify", "fixture"]).expect(4);
     assert!(out.stderr.contains("checkpoint of fixture (web) failed"), "{}", out.stderr);
-    assert!(out.stderr.contains("cannot port-forward to pod fixture/web-"), "{}", out.stderr);
     let status: serde_json::Value = serde_json::from_str(&run(&["status", "-o", "json"]).expect(0).stdout).unwrap();
     assert_eq!(status["fixture"]["checkpoint"]["passed"], false);
-    assert!(status["fixture"]["checkpoint"]["evidence"]["web"]["error"].as_str().unwrap().contains("port-forward"));
+    assert!(!status["fixture"]["checkpoint"]["evidence"]["web"]["error"].as_str().unwrap().is_empty());
+    remove(&["fixture"]);
+}
+
+// Multi-threaded: the test server task must run while the test blocks on the CLI process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_checkpoint_passes_through_a_real_port_forward() {
+    let _guard = lock();
+    let client = client().await;
+    // A tiny HTTP server on loopback stands behind the simulated web pod.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Read the whole request head, answer, then close gracefully (no RST).
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello").await;
+                let _ = conn.shutdown().await;
+                while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    route(&client, "fixture", 8080, port).await;
+    let out = run(&["add-phase", "fixture"]);
+    unroute(&client, "fixture", 8080).await;
+    let out = out.expect(0);
+    assert!(out.stdout.contains("checkpoint passed") && out.stdout.contains("bytes=5") && out.stdout.contains("status=200"), "{}", out.stdout);
     remove(&["fixture"]);
 }

@@ -68,8 +68,12 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     }
     plan::check_names(&catalog, &requested).map_err(plan_error)?;
     let cluster = connect(&g.target).await?;
-    let installed: BTreeSet<String> = state::load(&cluster.client).await.map_err(state_error)?.into_keys().collect();
+    let state = state::load(&cluster.client).await.map_err(state_error)?;
+    let installed: BTreeSet<String> = state.keys().cloned().collect();
     let planned = plan::plan(&catalog, &requested, &installed, args.with_deps, &resolved).map_err(plan_error)?;
+    for p in &planned {
+        refuse_addon_switch(&catalog, &state, p)?;
+    }
     let mut outcomes = Vec::new();
     for p in &planned {
         let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
@@ -80,6 +84,28 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
         outcomes.push(install(g, &catalog, &cluster, &rendered, &resolved, spec.profile, args.verify).await?);
     }
     Ok(outcomes)
+}
+
+/// An installed phase keeps its addons: switching (e.g. MinIO to Garage) would abandon the data
+/// the first one holds, so it is refused with the way out.
+fn refuse_addon_switch(catalog: &Catalog, state: &state::State, p: &plan::PlannedPhase) -> Result<(), Error> {
+    let Some(record) = state.get(&p.phase) else { return Ok(()) };
+    let installed: Vec<&String> = record.addons.keys().collect();
+    let wanted: BTreeSet<&String> = p.addons.iter().collect();
+    if installed.iter().all(|a| wanted.contains(a)) && installed.len() == wanted.len() {
+        return Ok(());
+    }
+    let param = catalog.phase(&p.phase).and_then(|d| d.choice.as_ref()).map(|c| format!("{}.{}", p.phase, c.parameter)).unwrap_or_default();
+    Err(Error::usage(format!(
+        "phase {} is installed with {}; switching to {} would leave its data behind",
+        p.phase,
+        record.addons.keys().cloned().collect::<Vec<_>>().join(", "),
+        p.addons.join(", ")
+    ))
+    .with_hint(format!(
+        "keep {param} as installed, or copy the data out (any S3 client, e.g. `mc mirror`), run `bigtop-k8s remove-phase {}`, then add it again with the new choice",
+        p.phase
+    )))
 }
 
 /// Map planning errors to user-facing ones with the next command.

@@ -57,7 +57,11 @@ pub async fn checkpoint_phase(g: &Globals, catalog: &Catalog, cluster: &Cluster,
         let Some(addon) = catalog.addons.get(name) else { continue };
         let Some(def) = &addon.checkpoint else { continue };
         let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind));
-        match checkpoint::run(&Context { client: &cluster.client, addon, params: &record.parameters }).await {
+        let ctx = Context { client: &cluster.client, addon, params: &record.parameters };
+        let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&ctx)).await.unwrap_or_else(|_| {
+            Err(checkpoint::CheckpointError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs())))
+        });
+        match outcome {
             Ok(found) => {
                 step.done(evidence_line(&found));
                 evidence.insert(name.clone(), json!(found));

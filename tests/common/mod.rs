@@ -90,3 +90,34 @@ pub fn remove(phases: &[&str]) {
     run(&args).expect(0);
 }
 pub mod servers;
+
+/// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on
+/// 127.0.0.1:`target_port`, through kwok's ClusterPortForward.
+pub async fn route(client: &kube::Client, namespace: &str, pod_port: u16, target_port: u16) {
+    use kube::api::{Api, DynamicObject, Patch, PatchParams};
+    use kube::core::GroupVersionKind;
+    use kube::discovery::ApiResource;
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "ClusterPortForward");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "clusterportforwards");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    let name = format!("{namespace}-{pod_port}");
+    let obj = serde_json::json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": name},
+        "spec": {"selector": {"matchNamespaces": [namespace]},
+                 "forwards": [{"ports": [pod_port], "target": {"port": target_port, "address": "127.0.0.1"}}]},
+    });
+    api.patch(&name, &PatchParams::apply("bigtop-tests").force(), &Patch::Apply(&obj)).await.unwrap();
+    // kwok picks the rule up from its watch.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+}
+
+/// Remove a rule made by [`route`].
+pub async fn unroute(client: &kube::Client, namespace: &str, pod_port: u16) {
+    use kube::api::{Api, DeleteParams, DynamicObject};
+    use kube::core::GroupVersionKind;
+    use kube::discovery::ApiResource;
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "ClusterPortForward");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, "clusterportforwards"));
+    let _ = api.delete(&format!("{namespace}-{pod_port}"), &DeleteParams::default()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+}

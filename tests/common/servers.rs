@@ -129,3 +129,63 @@ impl Server {
         panic!("{url} did not answer; log:\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
     }
 }
+
+/// A real MinIO started from rendered objects, plus what is needed to reach and set it up.
+pub struct Minio {
+    pub server: Server,
+    pub endpoint: String,
+    pub port: u16,
+    pub objects: Vec<Value>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Minio {
+    /// Start MinIO with the StatefulSet's args and env (listen addresses and data dir moved to
+    /// loopback and a temp dir) and wait until it is ready.
+    pub fn start(objects: Vec<Value>) -> Minio {
+        let bin = server_bin("BIGTOP_R2_MINIO_BIN", "minio");
+        let sts = find(&objects, "StatefulSet", "minio");
+        let env = container_env(&objects, sts);
+        let dir = tempfile::tempdir().unwrap();
+        let (port, console_port) = (free_port(), free_port());
+        let args: Vec<String> = container_args(sts)
+            .into_iter()
+            .map(|a| match a.as_str() {
+                ":9000" => format!("127.0.0.1:{port}"),
+                ":9001" => format!("127.0.0.1:{console_port}"),
+                "/data" => dir.path().join("data").display().to_string(),
+                _ => a,
+            })
+            .collect();
+        let mut cmd = Command::new(bin);
+        cmd.args(&args).envs(&env).env("GOMEMLIMIT", "1GiB");
+        let server = Server::start(cmd, &dir.path().join("minio.log"));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        server.await_http(&format!("{endpoint}/minio/health/ready"));
+        Minio { server, endpoint, port, objects, dir }
+    }
+
+    /// Run the rendered setup script the way the Job runs it: its env, the endpoint on loopback.
+    pub fn setup(&self) -> String {
+        let script = find(&self.objects, "ConfigMap", "minio-setup")["data"]["setup.sh"].as_str().unwrap().to_string();
+        let job = find(&self.objects, "Job", "minio-setup-");
+        let mut env = container_env(&self.objects, job);
+        env.insert("S3_ENDPOINT".into(), self.endpoint.clone());
+        env.insert("MC".into(), server_bin("BIGTOP_R2_MINIO_BIN", "mc").display().to_string());
+        env.insert("MC_CONFIG_DIR".into(), self.dir.path().join("mc").display().to_string());
+        let out = Command::new("sh").arg("-c").arg(&script).envs(&env).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "setup failed:\n{text}");
+        text
+    }
+
+    /// A per-service key from the rendered Secrets.
+    pub fn key(&self, service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
+        let secret = format!("s3-{service}");
+        bigtop_k8s::checkpoint::s3::ServiceKey {
+            access_key: secret_value(&self.objects, &secret, "access-key"),
+            secret_key: secret_value(&self.objects, &secret, "secret-key"),
+            secret_ref: format!("object-storage/{secret}"),
+        }
+    }
+}

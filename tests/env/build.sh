@@ -39,6 +39,8 @@ for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat
          pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
   cp "$kwok_src/kustomize/stage/$f" "$TESTENV_BIN/stages/"
 done
+# kwok's ClusterPortForward CRD: lets port-forwards to simulated pods reach servers on loopback.
+cp "$kwok_src/kustomize/crd/bases/kwok.x-k8s.io_clusterportforwards.yaml" "$TESTENV_BIN/"
 "$TESTENV_BIN/kube-apiserver" --version
 "$TESTENV_BIN/etcd" --version | head -1
 echo "test environment binaries ready in $TESTENV_BIN"

@@ -76,12 +76,17 @@ start kube-scheduler "$B/kube-scheduler" --kubeconfig="$KC" --authentication-kub
 await kube-controller-manager https://127.0.0.1:10257/healthz -k
 await kube-scheduler https://127.0.0.1:10259/healthz -k
 
+K() { "$B/kubectl" --kubeconfig="$KC" "$@"; }
+# kwok serves the kubelet API on 127.0.0.1:10250 for its nodes; with ClusterPortForward objects
+# (created by tests) a port-forward to a simulated pod reaches a real server on loopback.
+K apply -f "$B/kwok.x-k8s.io_clusterportforwards.yaml" >/dev/null
+K wait --for=condition=Established crd/clusterportforwards.kwok.x-k8s.io --timeout=30s >/dev/null
 stages=$(ls "$B"/stages/*.yaml | paste -sd, -)
 start kwok "$B/kwok" --kubeconfig="$KC" --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-lease-duration-seconds=40 \
-  --cidr=10.244.0.0/16 --config="$stages"
-
-K() { "$B/kubectl" --kubeconfig="$KC" "$@"; }
+  --cidr=10.244.0.0/16 --config="$stages" \
+  --node-ip=127.0.0.1 --node-port=10250 --server-address=127.0.0.1:10250 \
+  --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" --enable-crds=ClusterPortForward
 for i in 0 1; do
   cat <<NODE | K apply -f - >/dev/null
 apiVersion: v1

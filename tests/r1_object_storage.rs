@@ -1,0 +1,80 @@
+//! R1 + R2: the object-storage phase on the real control plane, its checkpoint run by the CLI
+//! through a real kube-rs port-forward (API server → kwok's kubelet API) to a real MinIO on
+//! loopback started with the credentials the cluster holds.
+
+mod common;
+
+use bigtop_k8s::remove::list_labelled;
+use common::servers::Minio;
+use common::*;
+
+fn rendered_from_cluster() -> Vec<serde_json::Value> {
+    let out = run(&["render", "object-storage", "-o", "json"]).expect(0).stdout;
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test]
+async fn object_storage_installs_verifies_through_a_port_forward_reapplies_unchanged_and_removes() {
+    let _guard = lock();
+    let client = client().await;
+    run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
+
+    // The real server, with the generated credentials read back from the cluster.
+    let objects = rendered_from_cluster();
+    let minio = Minio::start(objects.clone());
+    minio.setup();
+    route(&client, "object-storage", 9000, minio.port).await;
+
+    let verified = run(&["verify", "object-storage"]).expect(0);
+    assert!(verified.stdout.contains("multipartParts=3") && verified.stdout.contains("refusedOutside=raw"), "{}", verified.stdout);
+    let status: serde_json::Value = serde_json::from_str(&run(&["status", "-o", "json"]).expect(0).stdout).unwrap();
+    let cp = &status["object-storage"]["checkpoint"];
+    assert_eq!(cp["passed"], true);
+    assert_eq!(cp["evidence"]["minio"]["bytes"], 12 << 20);
+    assert_eq!(status["object-storage"]["addons"]["minio"], "RELEASE.2025-09-07T16-13-09Z");
+
+    // Re-applying changes nothing, generated credentials included.
+    let before = list_labelled(&client, "object-storage").await.unwrap();
+    run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
+    assert_eq!(list_labelled(&client, "object-storage").await.unwrap(), before);
+    assert_eq!(rendered_from_cluster(), objects);
+
+    let endpoints = run(&["endpoints"]).expect(0).stdout;
+    assert!(endpoints.contains("minio/s3") && endpoints.contains("kubectl -n object-storage port-forward svc/minio 9000:9000"), "{endpoints}");
+
+    // Switching backends while installed is refused with the way out.
+    let switch = run(&["add-phase", "object-storage", "--set", "object-storage.backend=garage"]);
+    if switch.code != 2 || !switch.stderr.contains("invalid value") {
+        assert_eq!(switch.code, 2, "{}", switch.stderr);
+        assert!(switch.stderr.contains("would leave its data behind") && switch.stderr.contains("remove-phase object-storage"), "{}", switch.stderr);
+    }
+
+    run(&["remove-phase", "object-storage"]).expect(0);
+    assert!(list_labelled(&client, "object-storage").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_verify_with_exit_4_naming_the_secret() {
+    let _guard = lock();
+    let client = client().await;
+    run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
+    // A server whose users were never created: the sql key is unknown to it.
+    let minio = Minio::start(rendered_from_cluster());
+    route(&client, "object-storage", 9000, minio.port).await;
+    let out = run(&["verify", "object-storage"]).expect(4);
+    assert!(out.stderr.contains("access denied: check Secret object-storage/s3-sql"), "{}", out.stderr);
+    remove(&["object-storage"]);
+}
+
+#[test]
+fn bad_object_storage_input_is_rejected_before_anything_is_applied() {
+    let _guard = lock();
+    let before = installed();
+    let out = run(&["add-phase", "object-storage", "--set", "object-storage.backend=ceph"]).expect(2);
+    assert!(out.stderr.contains("invalid value \"ceph\" for object-storage.backend: expected one of: "), "{}", out.stderr);
+    let out = run(&["add-phase", "object-storage", "--set", "object-storage.raw-bucket=Raw_Data"]).expect(2);
+    assert!(out.stderr.contains("not a valid S3 bucket name"), "{}", out.stderr);
+    let out = run(&["add-phase", "object-storage", "--set", "object-storage.raw-bucket=192.168.1.1"]).expect(2);
+    assert!(out.stderr.contains("IP address"), "{}", out.stderr);
+    assert_eq!(installed(), before);
+}
