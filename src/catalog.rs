@@ -130,11 +130,12 @@ fn default_scheme() -> String {
     "http".into()
 }
 
-/// What an addon's checkpoint does and against which service.
+/// An operation bigtop-k8s runs against an addon's service (setup or checkpoint): a kind
+/// implemented in code plus its settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct CheckpointDef {
-    /// Checkpoint kind implemented in `src/checkpoint/`.
+pub struct ActionDef {
+    /// Kind implemented in `src/setup/` or `src/checkpoint/`.
     pub kind: String,
     /// Kind-specific settings (service, port, path, …).
     #[serde(default)]
@@ -174,9 +175,13 @@ pub struct Addon {
     /// Services users reach.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Setup run after the addon is ready and before its checkpoint (e.g. Garage's layout,
+    /// keys and buckets through its admin API).
+    #[serde(default)]
+    pub setup: Option<ActionDef>,
     /// The checkpoint proving the addon works.
     #[serde(default)]
-    pub checkpoint: Option<CheckpointDef>,
+    pub checkpoint: Option<ActionDef>,
     /// Template files, name → content, in name order (filled by the loader).
     #[serde(skip)]
     pub templates: Vec<(String, String)>,

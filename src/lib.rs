@@ -25,6 +25,7 @@ pub mod remove;
 pub mod render;
 pub mod s3;
 pub mod secrets;
+pub mod setup;
 pub mod spec;
 pub mod state;
 pub mod wait;

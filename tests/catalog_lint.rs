@@ -119,6 +119,15 @@ fn every_checkpoint_kind_is_implemented() {
 }
 
 #[test]
+fn every_setup_kind_is_implemented() {
+    for addon in catalog().addons.values() {
+        if let Some(s) = &addon.setup {
+            assert!(bigtop_k8s::setup::KINDS.contains(&s.kind.as_str()), "{}: setup kind {}", addon.name, s.kind);
+        }
+    }
+}
+
+#[test]
 fn every_default_phase_has_a_checkpoint() {
     let catalog = catalog();
     for phase in catalog.phases.iter().filter(|p| p.default) {

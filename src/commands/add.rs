@@ -146,6 +146,8 @@ async fn install(
 
     let parameters: BTreeMap<String, serde_json::Value> =
         phase_params(resolved, &rendered.planned.addons, phase).into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    run_setups(g, catalog, cluster, &rendered.planned, &parameters).await?;
+
     let mut record = PhaseRecord {
         addons: rendered.planned.addons.iter().map(|a| (a.clone(), catalog.addons[a].version.clone())).collect(),
         profile: profile.name().into(),
@@ -166,6 +168,27 @@ async fn install(
         }
     }
     Ok(PhaseOutcome { phase: phase.clone(), addons: rendered.planned.addons.clone(), objects: applied.len(), checkpoint: record.checkpoint })
+}
+
+/// Run each addon's setup (idempotent), in install order.
+async fn run_setups(g: &Globals, catalog: &Catalog, cluster: &Cluster, planned: &plan::PlannedPhase, params: &BTreeMap<String, serde_json::Value>) -> Result<(), Error> {
+    let phase = catalog.phase(&planned.phase).expect("planned phases are in the catalog");
+    for name in &planned.addons {
+        let addon = &catalog.addons[name];
+        let Some(def) = &addon.setup else { continue };
+        let step = g.progress.start(format!("setup {}/{name} ({})", planned.phase, def.kind));
+        let ctx = crate::setup::Context { client: &cluster.client, addon, phase, params };
+        let done = tokio::time::timeout(g.timeout, crate::setup::run(&ctx))
+            .await
+            .unwrap_or_else(|_| Err(crate::setup::SetupError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))))
+            .map_err(|e| {
+                Error::failure(format!("setup of {}/{name} failed", planned.phase))
+                    .with_source(e)
+                    .with_hint(format!("re-run `bigtop-k8s add-phase {}` once the cause is fixed (setup is idempotent)", planned.phase))
+            })?;
+        step.done(if done.is_empty() { "nothing to change".to_string() } else { done.join("; ") });
+    }
+    Ok(())
 }
 
 fn wait_error(phase: &str, e: WaitError) -> Error {

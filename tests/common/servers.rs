@@ -189,3 +189,86 @@ impl Minio {
         }
     }
 }
+
+/// Wait until something accepts TCP connections on 127.0.0.1:`port`.
+pub fn await_tcp(server: &Server, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("nothing listens on {port}; log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default());
+}
+
+/// A real Garage started from rendered objects: the rendered garage.toml with listen addresses
+/// and directories moved to loopback and a temp dir, secrets from the rendered env.
+pub struct Garage {
+    pub server: Server,
+    pub s3_endpoint: String,
+    pub admin_endpoint: String,
+    pub s3_port: u16,
+    pub admin_port: u16,
+    pub objects: Vec<Value>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Garage {
+    pub fn start(objects: Vec<Value>) -> Garage {
+        let bin = server_bin("BIGTOP_R2_GARAGE_BIN", "garage");
+        let dir = tempfile::tempdir().unwrap();
+        let (s3_port, rpc_port, admin_port) = (free_port(), free_port(), free_port());
+        let toml = find(&objects, "ConfigMap", "garage-config")["data"]["garage.toml"].as_str().unwrap()
+            .replace("[::]:3900", &format!("127.0.0.1:{s3_port}"))
+            .replace("[::]:3901", &format!("127.0.0.1:{rpc_port}"))
+            .replace("127.0.0.1:3901", &format!("127.0.0.1:{rpc_port}"))
+            .replace("[::]:3903", &format!("127.0.0.1:{admin_port}"))
+            .replace("/var/lib/garage", &dir.path().display().to_string());
+        let config = dir.path().join("garage.toml");
+        std::fs::write(&config, toml).unwrap();
+        let sts = find(&objects, "StatefulSet", "garage");
+        let env = container_env(&objects, sts);
+        let mut cmd = Command::new(bin);
+        cmd.arg("-c").arg(&config).arg("server").envs(&env).env("RUST_LOG", "garage=warn");
+        let server = Server::start(cmd, &dir.path().join("garage.log"));
+        await_tcp(&server, admin_port);
+        await_tcp(&server, s3_port);
+        Garage {
+            server,
+            s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
+            admin_endpoint: format!("http://127.0.0.1:{admin_port}"),
+            s3_port,
+            admin_port,
+            objects,
+            dir,
+        }
+    }
+
+    /// The desired state built exactly as the CLI builds it, from the rendered Secrets.
+    pub fn desired(&self) -> bigtop_k8s::setup::garage::Desired {
+        let catalog = Catalog::embedded().unwrap();
+        let phase = catalog.phase("object-storage").unwrap();
+        let resolved = params::resolve(&catalog, Profile::Ci, &Overrides::default()).unwrap();
+        let mut keys = BTreeMap::new();
+        for svc in ["sql", "spark", "cleaner"] {
+            let s = format!("s3-{svc}");
+            keys.insert(svc.to_string(), (secret_value(&self.objects, &s, "access-key"), secret_value(&self.objects, &s, "secret-key")));
+        }
+        let capacity = params::quantity_bytes(resolved["garage.storage"].as_str().unwrap()).unwrap();
+        bigtop_k8s::setup::garage::desired(&phase.data, &resolved, "object-storage", capacity, &keys).unwrap()
+    }
+
+    pub fn admin(&self) -> bigtop_k8s::setup::garage::Admin {
+        bigtop_k8s::setup::garage::Admin::new(&self.admin_endpoint, &secret_value(&self.objects, "garage-admin", "admin-token")).unwrap()
+    }
+
+    pub fn key(&self, service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
+        let secret = format!("s3-{service}");
+        bigtop_k8s::checkpoint::s3::ServiceKey {
+            access_key: secret_value(&self.objects, &secret, "access-key"),
+            secret_key: secret_value(&self.objects, &secret, "secret-key"),
+            secret_ref: format!("object-storage/{secret}"),
+        }
+    }
+}

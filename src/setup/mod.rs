@@ -1,0 +1,64 @@
+//! Setup: work an addon needs after its pods are ready and before its checkpoint, done by the
+//! CLI through a port-forward (Garage's layout, keys and buckets). Each kind is one module;
+//! `addon.yaml` picks the kind and its settings. Every kind is idempotent.
+
+pub mod garage;
+
+use std::collections::BTreeMap;
+
+use kube::Client;
+use serde_json::Value;
+
+use crate::catalog::{Addon, PhaseDef};
+use crate::checkpoint::forward::ForwardError;
+
+/// Setup kinds this binary implements.
+pub const KINDS: [&str; 1] = ["garage-admin"];
+
+/// Why a setup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The addon names a kind we do not implement.
+    #[error("unknown setup kind {0}")]
+    UnknownKind(String),
+    /// A setting, parameter or Secret value is missing.
+    #[error("setup input missing: {0}")]
+    Missing(String),
+    /// The port-forward to the service could not be opened.
+    #[error("cannot reach the service through a port-forward")]
+    Forward(#[from] ForwardError),
+    /// The service refused or failed a request.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Everything a setup needs.
+pub struct Context<'a> {
+    /// API client (port-forwards, Secrets).
+    pub client: &'a Client,
+    /// The addon.
+    pub addon: &'a Addon,
+    /// Its phase (for shared data such as who may access what).
+    pub phase: &'a PhaseDef,
+    /// The phase's resolved parameters (full keys).
+    pub params: &'a BTreeMap<String, Value>,
+}
+
+/// Run the addon's setup, returning what it did (one line per action).
+pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
+    let Some(def) = &ctx.addon.setup else { return Ok(Vec::new()) };
+    match def.kind.as_str() {
+        "garage-admin" => garage::run(ctx, &def.with).await,
+        other => Err(SetupError::UnknownKind(other.into())),
+    }
+}
+
+/// Read one key of a Secret in the addon's namespace.
+pub async fn secret_value(client: &Client, namespace: &str, secret: &str, key: &str) -> Result<String, SetupError> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client.clone(), namespace);
+    let found = api.get(secret).await.map_err(|e| SetupError::Missing(format!("Secret {namespace}/{secret}: {}", crate::apply::error_text(&e))))?;
+    found
+        .data
+        .and_then(|d| d.get(key).and_then(|v| String::from_utf8(v.0.clone()).ok()))
+        .ok_or_else(|| SetupError::Missing(format!("key {key} of Secret {namespace}/{secret}")))
+}

@@ -1,0 +1,54 @@
+//! R2: the object-storage phase's Garage configuration against a real Garage (crates.io): the
+//! rendered garage.toml and secrets, the CLI's own admin-API setup and S3 checkpoint.
+
+mod common;
+
+use bigtop_k8s::checkpoint::CheckpointError;
+use bigtop_k8s::checkpoint::s3::{Target, roundtrip};
+use bigtop_k8s::setup::garage::apply;
+use common::servers::*;
+
+fn start() -> Garage {
+    Garage::start(render("garage", &[("object-storage.backend", "garage")]))
+}
+
+#[tokio::test]
+async fn setup_is_idempotent_and_the_checkpoint_passes_with_narrowed_keys() {
+    let g = start();
+    let want = g.desired();
+    let first = apply(&g.admin(), &want).await.unwrap();
+    assert!(first.iter().any(|l| l.starts_with("applied layout version 1")), "{first:?}");
+    assert!(first.iter().any(|l| l == "created bucket warehouse"), "{first:?}");
+    assert!(first.iter().any(|l| l == "imported key bigtop-sql"), "{first:?}");
+    let second = apply(&g.admin(), &want).await.unwrap();
+    assert!(second.is_empty(), "a second setup changed: {second:?}");
+
+    let sql = g.key("sql");
+    let t = Target { endpoint: &g.s3_endpoint, region: "us-east-1", key: &sql, bucket: "warehouse", forbidden: "raw" };
+    let evidence = roundtrip(&t).await.unwrap();
+    assert_eq!(evidence["multipartParts"], 3);
+    assert_eq!(evidence["refusedOutside"], "raw");
+
+    let cleaner = g.key("cleaner");
+    let s3 = bigtop_k8s::s3::S3::new(&g.s3_endpoint, "us-east-1", &cleaner.access_key, &cleaner.secret_key).unwrap();
+    s3.put("clean", "x/ok.txt", b"ok".to_vec()).await.unwrap();
+    assert!(s3.list("raw", "").await.is_ok());
+    assert!(s3.put("raw", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
+    assert!(s3.put("warehouse", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
+}
+
+#[tokio::test]
+async fn wrong_credentials_say_access_denied_and_a_wrong_admin_token_is_named() {
+    let g = start();
+    apply(&g.admin(), &g.desired()).await.unwrap();
+    let mut sql = g.key("sql");
+    sql.secret_key = "0".repeat(64);
+    let t = Target { endpoint: &g.s3_endpoint, region: "us-east-1", key: &sql, bucket: "warehouse", forbidden: "raw" };
+    let err = roundtrip(&t).await.unwrap_err();
+    assert!(matches!(err, CheckpointError::AccessDenied { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("access denied: check Secret object-storage/s3-sql"), "{err}");
+
+    let bad = bigtop_k8s::setup::garage::Admin::new(&g.admin_endpoint, "not-the-token").unwrap();
+    let err = apply(&bad, &g.desired()).await.unwrap_err().to_string();
+    assert!(err.contains("admin token was refused") && err.contains("garage-admin"), "{err}");
+}
