@@ -152,7 +152,7 @@ async fn http_checkpoint_passes_through_a_real_port_forward() {
     });
     route(&client, "fixture", 8080, port).await;
     let out = run(&["add-phase", "fixture"]);
-    unroute(&client, "fixture", 8080).await;
+    unroute(&client, "fixture").await;
     let out = out.expect(0);
     assert!(out.stdout.contains("checkpoint passed") && out.stdout.contains("bytes=5") && out.stdout.contains("status=200"), "{}", out.stdout);
     remove(&["fixture"]);

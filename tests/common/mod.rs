@@ -94,30 +94,35 @@ pub mod servers;
 /// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on
 /// 127.0.0.1:`target_port`, through kwok's ClusterPortForward.
 pub async fn route(client: &kube::Client, namespace: &str, pod_port: u16, target_port: u16) {
+    route_many(client, namespace, &[(pod_port, target_port)]).await
+}
+
+/// Like [`route`] for several ports at once (one rule per namespace, replaced on each call).
+pub async fn route_many(client: &kube::Client, namespace: &str, ports: &[(u16, u16)]) {
     use kube::api::{Api, DynamicObject, Patch, PatchParams};
-    use kube::core::GroupVersionKind;
-    use kube::discovery::ApiResource;
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "ClusterPortForward");
-    let ar = ApiResource::from_gvk_with_plural(&gvk, "clusterportforwards");
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-    let name = format!("{namespace}-{pod_port}");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &port_forward_resource());
+    let forwards: Vec<serde_json::Value> = ports
+        .iter()
+        .map(|(pod, target)| serde_json::json!({"ports": [pod], "target": {"port": target, "address": "127.0.0.1"}}))
+        .collect();
     let obj = serde_json::json!({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": name},
-        "spec": {"selector": {"matchNamespaces": [namespace]},
-                 "forwards": [{"ports": [pod_port], "target": {"port": target_port, "address": "127.0.0.1"}}]},
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": namespace},
+        "spec": {"selector": {"matchNamespaces": [namespace]}, "forwards": forwards},
     });
-    api.patch(&name, &PatchParams::apply("bigtop-tests").force(), &Patch::Apply(&obj)).await.unwrap();
+    api.patch(namespace, &PatchParams::apply("bigtop-tests").force(), &Patch::Apply(&obj)).await.unwrap();
     // kwok picks the rule up from its watch.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 }
 
-/// Remove a rule made by [`route`].
-pub async fn unroute(client: &kube::Client, namespace: &str, pod_port: u16) {
+fn port_forward_resource() -> kube::discovery::ApiResource {
+    let gvk = kube::core::GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "ClusterPortForward");
+    kube::discovery::ApiResource::from_gvk_with_plural(&gvk, "clusterportforwards")
+}
+
+/// Remove the rule made by [`route`] for a namespace.
+pub async fn unroute(client: &kube::Client, namespace: &str) {
     use kube::api::{Api, DeleteParams, DynamicObject};
-    use kube::core::GroupVersionKind;
-    use kube::discovery::ApiResource;
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "ClusterPortForward");
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, "clusterportforwards"));
-    let _ = api.delete(&format!("{namespace}-{pod_port}"), &DeleteParams::default()).await;
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &port_forward_resource());
+    let _ = api.delete(namespace, &DeleteParams::default()).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 }
