@@ -154,7 +154,11 @@ enum Command {
     /// Show installed phases, versions and last checkpoint.
     Status,
     /// Show how to reach each installed service.
-    Endpoints,
+    Endpoints {
+        /// Open port-forwards to every endpoint and hold them until Ctrl-C.
+        #[arg(long)]
+        forward: bool,
+    },
     /// Check access and prerequisites, with fixes.
     Doctor,
 }
@@ -211,7 +215,13 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
         }
         Command::Verify { phases } => print(f, &commands::verify::run(g, phases).await?, commands::verify::text),
         Command::Status => print(f, &commands::status::run(g).await?, commands::status::text),
-        Command::Endpoints => print(f, &commands::endpoints::run(g).await?, commands::endpoints::text),
+        Command::Endpoints { forward } => {
+            let endpoints = commands::endpoints::run(g).await?;
+            match forward {
+                true => commands::endpoints::forward_until_interrupted(g, &endpoints).await?,
+                false => print(f, &endpoints, commands::endpoints::text),
+            }
+        }
         Command::Doctor => {
             let checks = commands::doctor::run(g).await;
             print(f, &checks, commands::doctor::text);

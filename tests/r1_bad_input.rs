@@ -80,3 +80,34 @@ fn missing_dependency_names_the_command() {
     let out = run(&["add-phase", "fixture-crd"]).expect(3);
     assert!(out.stderr.contains("bigtop-k8s add-phase fixture` first, or `bigtop-k8s add-phase fixture-crd --with-deps`"), "{}", out.stderr);
 }
+
+#[test]
+fn doctor_passes_on_the_r1_cluster_and_fails_with_a_fix_when_unreachable() {
+    let _guard = lock();
+    let out = run(&["doctor", "-o", "json"]).expect(0);
+    let checks: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&str> = checks.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kubernetes api", "permissions", "nodes", "default storage class"]);
+    for c in checks.as_array().unwrap() {
+        assert_eq!(c["verdict"], "pass", "{c}");
+    }
+    assert!(checks[0]["detail"].as_str().unwrap().contains("v1.35.4"), "{}", checks[0]);
+
+    let out = Run::from(
+        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["--kubeconfig", "/nonexistent/kubeconfig", "doctor"]).output().unwrap(),
+    )
+    .expect(3);
+    assert!(out.stdout.contains("fail") && out.stdout.contains("pass --kubeconfig"), "{}", out.stdout);
+}
+
+#[test]
+fn status_prints_yaml_and_json_without_progress_on_stdout() {
+    let _guard = lock();
+    let yaml = run(&["status", "-o", "yaml"]).expect(0);
+    assert!(serde_saphyr::from_str::<serde_json::Value>(&yaml.stdout).is_ok(), "{}", yaml.stdout);
+    let json = run(&["add-phase", "fixture", "--no-verify", "-o", "json"]).expect(0);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("stdout is only the JSON result");
+    assert_eq!(parsed[0]["phase"], "fixture");
+    assert!(json.stderr.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "progress is NDJSON: {}", json.stderr);
+    remove(&["fixture"]);
+}

@@ -111,3 +111,39 @@ async fn garage_backend_is_set_up_by_the_cli_through_port_forwards_and_verified(
     unroute(&client, "object-storage").await;
     run(&["remove-phase", "object-storage"]).expect(0);
 }
+
+/// Benchmark, not a test (run by `tests/bench/s3.sh`): the checkpoint's S3 round trip through a
+/// kube-rs port-forward vs directly against the same MinIO, same process, same run.
+#[tokio::test]
+#[ignore = "benchmark: run with tests/bench/s3.sh"]
+async fn bench_checkpoint_through_port_forward_vs_direct() {
+    use bigtop_k8s::checkpoint::s3::{Target, roundtrip};
+    let _guard = lock();
+    let client = client().await;
+    run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
+    let minio = Minio::start(rendered_from_cluster());
+    minio.setup();
+    route(&client, "object-storage", 9000, minio.port).await;
+    let fwd = bigtop_k8s::checkpoint::forward::forward(&client, "object-storage", "minio", 9000, 0).await.unwrap();
+    let through = format!("http://{}", fwd.local);
+    let key = minio.key("sql");
+    let rounds = 5;
+    let mut results = Vec::new();
+    for (name, endpoint) in [("direct", minio.endpoint.as_str()), ("port-forward", through.as_str())] {
+        let t = Target { endpoint, region: "us-east-1", key: &key, bucket: "warehouse", forbidden: "raw" };
+        roundtrip(&t).await.unwrap(); // warm-up
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            roundtrip(&t).await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        // Each round moves 12 MiB up and 12 MiB down.
+        let mib_s = (rounds as f64 * 24.0) / secs;
+        println!("{name:>13}: {rounds} round trips in {secs:.2}s = {mib_s:.1} MiB/s");
+        results.push(mib_s);
+    }
+    println!("ratio port-forward / direct throughput: {:.2}", results[1] / results[0]);
+    drop(fwd);
+    unroute(&client, "object-storage").await;
+    remove(&["object-storage"]);
+}

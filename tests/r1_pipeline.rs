@@ -129,31 +129,34 @@ async fn http_checkpoint_passes_through_a_real_port_forward() {
     let _guard = lock();
     let client = client().await;
     // A tiny HTTP server on loopback stands behind the simulated web pod.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // Read the whole request head, answer, then close gracefully (no RST).
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello").await;
-                let _ = conn.shutdown().await;
-                while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {}
-            });
-        }
-    });
+    let port = serve_hello().await;
     route(&client, "fixture", 8080, port).await;
     let out = run(&["add-phase", "fixture"]);
     unroute(&client, "fixture").await;
     let out = out.expect(0);
     assert!(out.stdout.contains("checkpoint passed") && out.stdout.contains("bytes=5") && out.stdout.contains("status=200"), "{}", out.stdout);
+    remove(&["fixture"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_forward_holds_port_forwards_open_until_interrupted() {
+    let _guard = lock();
+    let client = client().await;
+    let port = serve_hello().await;
+    route(&client, "fixture", 8080, port).await;
+    run(&["add-phase", "fixture", "--no-verify"]).expect(0);
+    let listed = run(&["endpoints", "-o", "json"]).expect(0).stdout;
+    assert!(listed.contains("\"forward\": \"kubectl -n fixture port-forward svc/web 80:80\""), "{listed}");
+
+    let mut child = bigtop().args(["endpoints", "--forward"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let line = lines.next().unwrap().unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap_or_else(|| panic!("{line}")).to_string();
+    let body = tokio::task::spawn_blocking(move || std::process::Command::new("curl").args(["-fsS", &url]).output().unwrap()).await.unwrap();
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    unroute(&client, "fixture").await;
+    assert_eq!(String::from_utf8_lossy(&body.stdout), "hello");
+    assert!(status.success(), "{status:?}");
     remove(&["fixture"]);
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{Globals, state_error};
+use crate::checkpoint::forward::{ForwardError, forward};
 use crate::cluster::connect;
 use crate::error::Error;
 use crate::output::table;
@@ -51,6 +52,34 @@ pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
         }
     }
     Ok(out)
+}
+
+/// Open a port-forward for every endpoint (its own port on 127.0.0.1 when free, any free port
+/// otherwise), print where each is, and hold them until Ctrl-C. For Docker Desktop and any
+/// cluster whose Service addresses this machine cannot route.
+pub async fn forward_until_interrupted(g: &Globals, endpoints: &[EndpointInfo]) -> Result<(), Error> {
+    if endpoints.is_empty() {
+        return Err(Error::prerequisite("no endpoints to forward: no installed phase exposes a service").with_hint("bigtop-k8s add-phase object-storage"));
+    }
+    let catalog = g.catalog()?;
+    let cluster = connect(&g.target).await?;
+    let mut open = Vec::new();
+    for e in endpoints {
+        let addon = &catalog.addons[&e.addon];
+        let def = addon.endpoints.iter().find(|d| d.name == e.name).expect("listed from the catalog");
+        let fwd = match forward(&cluster.client, &addon.namespace, &def.service, def.port, def.port).await {
+            Ok(f) => Ok(f),
+            Err(ForwardError::Listen { .. }) => forward(&cluster.client, &addon.namespace, &def.service, def.port, 0).await,
+            Err(other) => Err(other),
+        }
+        .map_err(|err| Error::failure(format!("cannot forward {}/{}", e.addon, e.name)).with_source(err))?;
+        println!("{:<20} {}://{}  ({})", format!("{}/{}", e.addon, e.name), def.scheme, fwd.local, e.help);
+        open.push(fwd);
+    }
+    g.progress.note("port-forwards are open; press Ctrl-C to close them");
+    tokio::signal::ctrl_c().await.map_err(|e| Error::failure("cannot wait for Ctrl-C").with_source(e))?;
+    drop(open);
+    Ok(())
 }
 
 /// Endpoints as a table.

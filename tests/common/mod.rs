@@ -126,3 +126,30 @@ pub async fn unroute(client: &kube::Client, namespace: &str) {
     let _ = api.delete(namespace, &DeleteParams::default()).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 }
+
+/// A tiny HTTP server on loopback answering "hello" to every request; returns its port.
+/// Needs a multi-threaded runtime when the test also blocks on a CLI process.
+pub async fn serve_hello() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Read the whole request head, answer, then close gracefully (no RST).
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello").await;
+                let _ = conn.shutdown().await;
+                while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
