@@ -11,7 +11,8 @@ use minijinja::{Environment, UndefinedBehavior, context};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Addon;
+use crate::catalog::{Addon, Catalog, GeneratedSecret};
+use crate::params::{self, Resolved};
 use crate::spec::Profile;
 
 /// Label every object carries.
@@ -32,17 +33,64 @@ pub struct RenderInput<'a> {
     /// The addon.
     pub addon: &'a Addon,
     /// Its parameters, by short name.
-    pub params: &'a BTreeMap<String, Value>,
+    pub params: BTreeMap<String, Value>,
     /// The phase's parameters, by short name.
-    pub phase_params: &'a BTreeMap<String, Value>,
+    pub phase_params: BTreeMap<String, Value>,
     /// The phase's fixed data.
     pub data: &'a Value,
     /// Generated credentials (from the cluster, or fresh).
-    pub generated: &'a Generated,
+    pub generated: Generated,
     /// Fetched upstream artifacts.
-    pub fetched: &'a Fetched,
+    pub fetched: Fetched,
     /// Sizing profile.
     pub profile: Profile,
+}
+
+impl<'a> RenderInput<'a> {
+    /// Input for addon `name` of `catalog`: its own and its phase's parameters from `resolved`,
+    /// no generated values and no fetched sources yet (see the `with_*` methods).
+    ///
+    /// # Panics
+    /// If `name` is not an addon of `catalog` (callers take names from the catalog or a plan).
+    pub fn new(catalog: &'a Catalog, name: &str, resolved: &Resolved, profile: Profile) -> RenderInput<'a> {
+        let addon = &catalog.addons[name];
+        let phase = catalog.phase(&addon.phase).expect("a loaded catalog is consistent");
+        RenderInput {
+            addon,
+            params: params::of_addon(resolved, name),
+            phase_params: params::of_addon(resolved, &addon.phase),
+            data: &phase.data,
+            generated: Generated::new(),
+            fetched: Fetched::new(),
+            profile,
+        }
+    }
+
+    /// Use these credentials.
+    #[must_use]
+    pub fn with_generated(mut self, generated: Generated) -> Self {
+        self.generated = generated;
+        self
+    }
+
+    /// Use stand-ins for every generated credential: `value(secret, key)`. For renders that
+    /// never reach a cluster (budgets, lint, snapshots, tests).
+    #[must_use]
+    pub fn with_stand_ins(mut self, value: impl Fn(&GeneratedSecret, &str) -> String) -> Self {
+        for g in &self.addon.generated {
+            for k in &g.keys {
+                self.generated.entry(g.secret.clone()).or_default().insert(k.clone(), value(g, k));
+            }
+        }
+        self
+    }
+
+    /// Use these fetched sources.
+    #[must_use]
+    pub fn with_fetched(mut self, fetched: Fetched) -> Self {
+        self.fetched = fetched;
+        self
+    }
 }
 
 /// Why an addon did not render.
@@ -107,15 +155,15 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
     let mut objects = Vec::new();
     let env = environment();
     let ctx = context! {
-        params => minijinja::Value::from(minijinja::value::Serde(input.params)),
-        phase_params => minijinja::Value::from(minijinja::value::Serde(input.phase_params)),
+        params => minijinja::Value::from(minijinja::value::Serde(&input.params)),
+        phase_params => minijinja::Value::from(minijinja::value::Serde(&input.phase_params)),
         data => minijinja::Value::from(minijinja::value::Serde(input.data)),
         namespace => &addon.namespace,
         phase => &addon.phase,
         addon => &addon.name,
         version => &addon.version,
         images => minijinja::Value::from(minijinja::value::Serde(&addon.images)),
-        generated => minijinja::Value::from(minijinja::value::Serde(input.generated)),
+        generated => minijinja::Value::from(minijinja::value::Serde(&input.generated)),
         profile => input.profile.name(),
     };
     for (name, text) in &addon.templates {
@@ -211,8 +259,15 @@ mod tests {
 
     fn render(a: &Addon, params: &BTreeMap<String, Value>) -> Result<Vec<Value>, RenderError> {
         let generated = Generated::from([("creds".into(), BTreeMap::from([("pw".into(), "s3cret".into())]))]);
-        let none = BTreeMap::new();
-        render_addon(&RenderInput { addon: a, params, phase_params: &none, data: &Value::Null, generated: &generated, fetched: &Fetched::new(), profile: Profile::Laptop })
+        render_addon(&RenderInput {
+            addon: a,
+            params: params.clone(),
+            phase_params: BTreeMap::new(),
+            data: &Value::Null,
+            generated,
+            fetched: Fetched::new(),
+            profile: Profile::Laptop,
+        })
     }
 
     #[test]

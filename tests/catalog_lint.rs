@@ -9,7 +9,7 @@ use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::checkpoint::KINDS;
 use bigtop_k8s::params::{self, Overrides, quantity_bytes};
 use bigtop_k8s::plan::selected_addons;
-use bigtop_k8s::render::{Fetched, Generated, RenderInput, render_templates};
+use bigtop_k8s::render::{RenderInput, render_templates};
 use bigtop_k8s::spec::Profile;
 use serde_json::Value;
 
@@ -68,21 +68,8 @@ fn render_all(profile: Profile) -> Vec<(String, Vec<Value>)> {
     let catalog = catalog();
     let resolved = params::resolve(&catalog, profile, &Overrides::default()).unwrap();
     let mut out = Vec::new();
-    for (name, addon) in &catalog.addons {
-        let def = catalog.phase(&addon.phase).unwrap();
-        let mut generated = Generated::new();
-        for g in &addon.generated {
-            generated.entry(g.secret.clone()).or_default().extend(g.keys.iter().map(|k| (k.clone(), "x".repeat(g.length))));
-        }
-        let input = RenderInput {
-            addon,
-            params: &params::of_addon(&resolved, name),
-            phase_params: &params::of_addon(&resolved, &addon.phase),
-            data: &def.data,
-            generated: &generated,
-            fetched: &Fetched::new(),
-            profile,
-        };
+    for name in catalog.addons.keys() {
+        let input = RenderInput::new(&catalog, name, &resolved, profile).with_stand_ins(|g, _| "x".repeat(g.length));
         let objects = render_templates(&input).unwrap_or_else(|e| panic!("{name} under {}: {e:?}", profile.name()));
         out.push((name.clone(), objects));
     }

@@ -4,7 +4,7 @@
 
 use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::params::{self, Overrides};
-use bigtop_k8s::render::{Fetched, Generated, RenderInput, render_addon, to_yaml};
+use bigtop_k8s::render::{RenderInput, render_addon, to_yaml};
 use bigtop_k8s::spec::Profile;
 
 #[test]
@@ -15,23 +15,8 @@ fn rendered_addons_match_their_snapshots() {
     let mut stale = Vec::new();
     for profile in Profile::ALL {
         let resolved = params::resolve(&catalog, profile, &Overrides::default()).unwrap();
-        for (name, addon) in &catalog.addons {
-            let mut generated = Generated::new();
-            for g in &addon.generated {
-                for k in &g.keys {
-                    generated.entry(g.secret.clone()).or_default().insert(k.clone(), format!("{}-{k}", g.secret));
-                }
-            }
-            let def = catalog.phase(&addon.phase).unwrap();
-            let input = RenderInput {
-                addon,
-                params: &params::of_addon(&resolved, name),
-                phase_params: &params::of_addon(&resolved, &addon.phase),
-                data: &def.data,
-                generated: &generated,
-                fetched: &Fetched::new(),
-                profile,
-            };
+        for name in catalog.addons.keys() {
+            let input = RenderInput::new(&catalog, name, &resolved, profile).with_stand_ins(|g, k| format!("{}-{k}", g.secret));
             let yaml = to_yaml(&render_addon(&input).unwrap());
             let path = dir.join(format!("{name}-{}.yaml", profile.name()));
             if bless {

@@ -107,8 +107,6 @@ pub async fn render_phase(
     profile: Profile,
 ) -> Result<RenderedPhase, Error> {
     let fetcher = globals.fetcher();
-    let def = catalog.phase(&planned.phase).expect("planned phases are in the catalog");
-    let phase_params = params::of_addon(resolved, &planned.phase);
     let mut objects = Vec::new();
     for name in &planned.addons {
         let addon = &catalog.addons[name];
@@ -124,8 +122,7 @@ pub async fn render_phase(
         let generated = crate::secrets::generated_for(client, addon)
             .await
             .map_err(|e| Error::failure(format!("cannot read the generated credentials of {name}")).with_source(e))?;
-        let addon_params = params::of_addon(resolved, name);
-        let input = RenderInput { addon, params: &addon_params, phase_params: &phase_params, data: &def.data, generated: &generated, fetched: &fetched, profile };
+        let input = RenderInput::new(catalog, name, resolved, profile).with_generated(generated).with_fetched(fetched);
         let rendered = render_addon(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         objects.extend(rendered);
     }

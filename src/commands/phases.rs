@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::params::{self, Resolved};
 use crate::plan::selected_addons;
-use crate::render::{Fetched, Generated, RenderInput, render_templates};
+use crate::render::{RenderInput, render_templates};
 use crate::spec::Profile;
 
 /// One phase as `phases` shows it.
@@ -88,15 +88,7 @@ pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
 pub fn phase_requests(catalog: &Catalog, addons: &[String], resolved: &Resolved, profile: Profile) -> Result<Requests, Error> {
     let mut total = Requests::default();
     for name in addons {
-        let addon = &catalog.addons[name];
-        let def = catalog.phase(&addon.phase).expect("catalog is consistent");
-        let phase_params = params::of_addon(resolved, &addon.phase);
-        let mut generated = Generated::new();
-        for g in &addon.generated {
-            generated.entry(g.secret.clone()).or_default().extend(g.keys.iter().map(|k| (k.clone(), "x".repeat(g.length))));
-        }
-        let p = params::of_addon(resolved, name);
-        let input = RenderInput { addon, params: &p, phase_params: &phase_params, data: &def.data, generated: &generated, fetched: &Fetched::new(), profile };
+        let input = RenderInput::new(catalog, name, resolved, profile).with_stand_ins(|g, _| "x".repeat(g.length));
         let objects = render_templates(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         total = total + budget::requests(&objects);
     }

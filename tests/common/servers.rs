@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::params::{self, Overrides};
-use bigtop_k8s::render::{Fetched, Generated, RenderInput, render_addon};
+use bigtop_k8s::render::{RenderInput, render_addon};
 use bigtop_k8s::spec::Profile;
 
 /// A cached server binary, or a failure naming the command that builds it.
@@ -33,24 +33,8 @@ pub fn render(addon: &str, sets: &[(&str, &str)]) -> Vec<Value> {
         overrides.parse_set(&format!("{k}={v}")).unwrap();
     }
     let resolved = params::resolve(&catalog, Profile::Ci, &overrides).unwrap();
-    let a = &catalog.addons[addon];
-    let mut generated = Generated::new();
-    for g in &a.generated {
-        for k in &g.keys {
-            let v = format!("{}{}", g.prefix, bigtop_k8s::secrets::random(g.length, g.alphabet));
-            generated.entry(g.secret.clone()).or_default().insert(k.clone(), v);
-        }
-    }
-    let def = catalog.phase(&a.phase).unwrap();
-    let input = RenderInput {
-        addon: a,
-        params: &params::of_addon(&resolved, addon),
-        phase_params: &params::of_addon(&resolved, &a.phase),
-        data: &def.data,
-        generated: &generated,
-        fetched: &Fetched::new(),
-        profile: Profile::Ci,
-    };
+    let input = RenderInput::new(&catalog, addon, &resolved, Profile::Ci)
+        .with_stand_ins(|g, _| format!("{}{}", g.prefix, bigtop_k8s::secrets::random(g.length, g.alphabet)));
     render_addon(&input).unwrap()
 }
 
@@ -66,6 +50,16 @@ pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 pub fn secret_value(objects: &[Value], secret: &str, key: &str) -> String {
     let b64 = find(objects, "Secret", secret)["data"][key].as_str().unwrap().to_string();
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
+}
+
+/// A per-service S3 key from the rendered Secret `s3-<service>`.
+pub fn service_key(objects: &[Value], service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
+    let secret = format!("s3-{service}");
+    bigtop_k8s::checkpoint::s3::ServiceKey {
+        access_key: secret_value(objects, &secret, "access-key"),
+        secret_key: secret_value(objects, &secret, "secret-key"),
+        secret_ref: format!("object-storage/{secret}"),
+    }
 }
 
 /// The env of a pod template's first container, with secretKeyRefs resolved.
@@ -181,12 +175,7 @@ impl Minio {
 
     /// A per-service key from the rendered Secrets.
     pub fn key(&self, service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
-        let secret = format!("s3-{service}");
-        bigtop_k8s::checkpoint::s3::ServiceKey {
-            access_key: secret_value(&self.objects, &secret, "access-key"),
-            secret_key: secret_value(&self.objects, &secret, "secret-key"),
-            secret_ref: format!("object-storage/{secret}"),
-        }
+        service_key(&self.objects, service)
     }
 }
 
@@ -264,11 +253,6 @@ impl Garage {
     }
 
     pub fn key(&self, service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
-        let secret = format!("s3-{service}");
-        bigtop_k8s::checkpoint::s3::ServiceKey {
-            access_key: secret_value(&self.objects, &secret, "access-key"),
-            secret_key: secret_value(&self.objects, &secret, "secret-key"),
-            secret_ref: format!("object-storage/{secret}"),
-        }
+        service_key(&self.objects, service)
     }
 }
