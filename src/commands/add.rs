@@ -75,13 +75,22 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
         refuse_addon_switch(&catalog, &state, p)?;
     }
     let mut outcomes = Vec::new();
+    let mut installer: Option<Installer> = None;
     for p in &planned {
         let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
         if args.dry_run {
             outcomes.push(PhaseOutcome { phase: p.phase.clone(), addons: p.addons.clone(), objects: rendered.objects.len(), checkpoint: None });
             continue;
         }
-        outcomes.push(install(g, &catalog, &cluster, &rendered, &resolved, spec.profile, args.verify).await?);
+        let installer = match &mut installer {
+            Some(i) => i,
+            None => {
+                let applier = Applier::new(cluster.client.clone()).await.map_err(|e| Error::failure("cannot read the server's API resources").with_source(e))?;
+                let (catalog, cluster, resolved) = (&catalog, &cluster, &resolved);
+                installer.insert(Installer { g, catalog, cluster, resolved, profile: spec.profile, verify: args.verify, applier })
+            }
+        };
+        outcomes.push(installer.install(&rendered).await?);
     }
     Ok(outcomes)
 }
@@ -119,55 +128,62 @@ pub fn plan_error(e: PlanError) -> Error {
     }
 }
 
-async fn install(
-    g: &Globals,
-    catalog: &Catalog,
-    cluster: &Cluster,
-    rendered: &RenderedPhase,
-    resolved: &Resolved,
+/// What installing phases shares: the cluster, the catalog, the resolved spec and one view of
+/// the server's API resources (discovery runs once per command, not once per phase).
+struct Installer<'a> {
+    g: &'a Globals,
+    catalog: &'a Catalog,
+    cluster: &'a Cluster,
+    resolved: &'a Resolved,
     profile: Profile,
     verify: Verify,
-) -> Result<PhaseOutcome, Error> {
-    let phase = &rendered.planned.phase;
-    let client = &cluster.client;
-    let step = g.progress.start(format!("apply {phase}"));
-    let mut applier = Applier::new(client.clone()).await.map_err(|e| Error::failure(format!("cannot apply phase {phase}")).with_source(e))?;
-    let applied = applier.apply_all(&rendered.objects).await.map_err(|e| {
-        Error::failure(format!("cannot apply phase {phase}"))
-            .with_source(e)
-            .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
-    })?;
-    step.done(format!("{} objects", applied.len()));
+    applier: Applier,
+}
 
-    let step = g.progress.start(format!("wait for {phase}"));
-    let ready_kinds: Vec<String> = rendered.planned.addons.iter().flat_map(|a| catalog.addons[a].ready_condition_kinds.clone()).collect();
-    wait_ready(client, &applied, &ready_kinds, g.timeout).await.map_err(|e| wait_error(phase, e))?;
-    step.done("ready");
+impl Installer<'_> {
+    /// apply → wait → setup → record → checkpoint for one rendered phase.
+    async fn install(&mut self, rendered: &RenderedPhase) -> Result<PhaseOutcome, Error> {
+        let (g, catalog, cluster) = (self.g, self.catalog, self.cluster);
+        let phase = &rendered.planned.phase;
+        let client = &cluster.client;
+        let step = g.progress.start(format!("apply {phase}"));
+        let applied = self.applier.apply_all(&rendered.objects).await.map_err(|e| {
+            Error::failure(format!("cannot apply phase {phase}"))
+                .with_source(e)
+                .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
+        })?;
+        step.done(format!("{} objects", applied.len()));
 
-    let parameters: BTreeMap<String, serde_json::Value> =
-        phase_params(resolved, &rendered.planned.addons, phase).into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    run_setups(g, catalog, cluster, &rendered.planned, &parameters).await?;
+        let step = g.progress.start(format!("wait for {phase}"));
+        let ready_kinds: Vec<String> = rendered.planned.addons.iter().flat_map(|a| catalog.addons[a].ready_condition_kinds.clone()).collect();
+        wait_ready(client, &applied, &ready_kinds, g.timeout).await.map_err(|e| wait_error(phase, e))?;
+        step.done("ready");
 
-    let mut record = PhaseRecord {
-        addons: rendered.planned.addons.iter().map(|a| (a.clone(), catalog.addons[a].version.clone())).collect(),
-        profile: profile.name().into(),
-        parameters_digest: digest(&parameters),
-        parameters,
-        objects_digest: digest(&rendered.objects),
-        objects: rendered.objects.len(),
-        applied_at: state::now(),
-        checkpoint: None,
-    };
-    state::record(client, phase, &record).await.map_err(state_error)?;
-    if verify == Verify::Run {
-        let (checkpoint, failure) = super::verify::checkpoint_phase(g, catalog, cluster, phase, &record).await;
-        record.checkpoint = Some(checkpoint.clone());
+        let parameters: BTreeMap<String, serde_json::Value> =
+            phase_params(self.resolved, &rendered.planned.addons, phase).into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        run_setups(g, catalog, cluster, &rendered.planned, &parameters).await?;
+
+        let mut record = PhaseRecord {
+            addons: rendered.planned.addons.iter().map(|a| (a.clone(), catalog.addons[a].version.clone())).collect(),
+            profile: self.profile.name().into(),
+            parameters_digest: digest(&parameters),
+            parameters,
+            objects_digest: digest(&rendered.objects),
+            objects: rendered.objects.len(),
+            applied_at: state::now(),
+            checkpoint: None,
+        };
         state::record(client, phase, &record).await.map_err(state_error)?;
-        if let Some(e) = failure {
-            return Err(e);
+        if self.verify == Verify::Run {
+            let (checkpoint, failure) = super::verify::checkpoint_phase(g, catalog, cluster, phase, &record).await;
+            record.checkpoint = Some(checkpoint.clone());
+            state::record(client, phase, &record).await.map_err(state_error)?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
         }
+        Ok(PhaseOutcome { phase: phase.clone(), addons: rendered.planned.addons.clone(), objects: applied.len(), checkpoint: record.checkpoint })
     }
-    Ok(PhaseOutcome { phase: phase.clone(), addons: rendered.planned.addons.clone(), objects: applied.len(), checkpoint: record.checkpoint })
 }
 
 /// Run each addon's setup (idempotent), in install order.
