@@ -38,6 +38,8 @@ pub enum Validation {
     BucketNames,
     /// One S3 bucket name.
     BucketName,
+    /// An absolute filesystem path on the nodes.
+    AbsolutePath,
 }
 
 /// A declared parameter. (No `deny_unknown_fields`: serde cannot combine it with `flatten`;
@@ -211,6 +213,11 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
             let s = scalar_string(raw);
             bucket_name(&s).map_err(|r| invalid(format!("not a valid S3 bucket name: {r}")))?;
             Ok(Value::String(s))
+        }
+        Validation::AbsolutePath => {
+            let s = scalar_string(raw);
+            let clean = s.starts_with('/') && !s.split('/').any(|part| part == "..") && !s.chars().any(char::is_whitespace);
+            if clean { Ok(Value::String(s)) } else { Err(invalid("expected an absolute path without '..' or spaces".into())) }
         }
         Validation::BucketNames => {
             let names: Vec<String> = match raw {

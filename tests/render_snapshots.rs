@@ -1,10 +1,11 @@
-//! R0: snapshots of every addon rendered under every profile, with fixed stand-ins for generated
+//! R0: snapshots of every addon's own templates rendered under every profile (upstream sources
+//! and labels are left out), with fixed stand-ins for generated
 //! credentials. A template change shows up as a reviewable diff; regenerate with
 //! `BLESS=1 cargo test --test render_snapshots`.
 
 use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::params::{self, Overrides};
-use bigtop_k8s::render::{RenderInput, render_addon, to_yaml};
+use bigtop_k8s::render::{RenderInput, render_templates, to_yaml};
 use bigtop_k8s::spec::Profile;
 
 #[test]
@@ -17,7 +18,7 @@ fn rendered_addons_match_their_snapshots() {
         let resolved = params::resolve(&catalog, profile, &Overrides::default()).unwrap();
         for name in catalog.addons.keys() {
             let input = RenderInput::new(&catalog, name, &resolved, profile).with_stand_ins(|g, k| format!("{}-{k}", g.secret));
-            let yaml = to_yaml(&render_addon(&input).unwrap());
+            let yaml = to_yaml(&render_templates(&input).unwrap());
             let path = dir.join(format!("{name}-{}.yaml", profile.name()));
             if bless {
                 std::fs::create_dir_all(&dir).unwrap();

@@ -3,6 +3,7 @@
 //! `addon.yaml` picks the kind and its settings. Every kind is idempotent.
 
 pub mod garage;
+mod storage_class;
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crate::catalog::{Addon, PhaseDef};
 use crate::checkpoint::forward::ForwardError;
 
 /// Setup kinds this binary implements.
-pub const KINDS: [&str; 1] = ["garage-admin"];
+pub const KINDS: [&str; 2] = ["garage-admin", "default-storage-class"];
 
 /// Why a setup failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
     let Some(def) = &ctx.addon.setup else { return Ok(Vec::new()) };
     match def.kind.as_str() {
         "garage-admin" => garage::run(ctx, &def.with).await,
+        "default-storage-class" => storage_class::run(ctx, &def.with).await,
         other => Err(SetupError::UnknownKind(other.into())),
     }
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 export KUBECONFIG=$RUN/admin.kubeconfig
 B="$REPO/target/release/bigtop-k8s --catalog-dir $REPO/tests/fixtures/catalog -q"
 K="$TESTENV_BIN/kubectl"
-phases="object-storage fixture fixture-crd"
+phases="base object-storage fixture fixture-crd"
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ours=(); theirs=()
