@@ -21,6 +21,7 @@ pub mod output;
 pub mod params;
 pub mod plan;
 pub mod progress;
+pub mod provider;
 pub mod remove;
 pub mod render;
 pub mod s3;
