@@ -159,8 +159,12 @@ enum Command {
         #[arg(long)]
         forward: bool,
     },
-    /// Check access and prerequisites, with fixes.
-    Doctor,
+    /// Check Docker, the machine and Kubernetes access, each with its fix.
+    Doctor {
+        /// Profile whose budget Docker's memory and CPUs are checked against.
+        #[arg(long, value_enum, default_value_t = ProfileArg::Laptop)]
+        profile: ProfileArg,
+    },
 }
 
 /// Parse arguments, run the command, print its result; returns the exit code.
@@ -222,10 +226,10 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
                 false => print(f, &endpoints, commands::endpoints::text),
             }
         }
-        Command::Doctor => {
-            let checks = commands::doctor::run(g).await;
+        Command::Doctor { profile } => {
+            let checks = commands::doctor::run(g, (*profile).into()).await;
             print(f, &checks, commands::doctor::text);
-            if checks.iter().any(|c| c.verdict == commands::doctor::Verdict::Fail) {
+            if checks.iter().any(|c| c.verdict == crate::preflight::Verdict::Fail) {
                 return Ok(Exit::Prerequisite);
             }
         }

@@ -1,50 +1,59 @@
-//! `doctor`: preflight checks, each pass/warn/fail with the fix. This part covers Kubernetes
-//! access: kubeconfig, API reachability and version, permissions, nodes, default StorageClass.
+//! `doctor`: preflight checks, each pass/warn/fail with its fix: Docker (engine, memory and CPUs
+//! against the profile's budget, cgroup version, rootless mode, inotify limits, free disk) and
+//! Kubernetes access (API reachability and version, permissions, nodes, default StorageClass).
 
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
-use serde::Serialize;
 
 use super::Globals;
+use crate::budget::cpu_milli;
 use crate::cluster::connect;
 use crate::output::table;
+use crate::params::quantity_bytes;
+use crate::preflight::{Check, Host, Needs, Verdict, check, docker_checks, read_free_disk, read_inotify};
+use crate::spec::Profile;
 
-/// Outcome of one check.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Fine.
-    Pass,
-    /// Works, but something may bite later.
-    Warn,
-    /// Blocks bigtop-k8s.
-    Fail,
+/// Run every check — Docker (for Kind) against `profile`'s budget, then Kubernetes access —
+/// and return the verdicts; the command's exit code comes from them.
+pub async fn run(g: &Globals, profile: Profile) -> Vec<Check> {
+    let mut checks = docker(g, profile).await;
+    checks.extend(kubernetes(g).await);
+    checks
 }
 
-/// One check.
-#[derive(Debug, Serialize)]
-pub struct Check {
-    /// What was checked.
-    pub name: String,
-    /// Result.
-    pub verdict: Verdict,
-    /// What was found.
-    pub detail: String,
-    /// How to fix it (empty on pass).
-    pub fix: String,
+async fn docker(g: &Globals, profile: Profile) -> Vec<Check> {
+    let docker = match crate::docker::connect().await {
+        Ok(d) => d,
+        // Without Docker only Kind is out of reach; an existing cluster still works.
+        Err(e) => return vec![check("docker engine", Verdict::Warn, e.to_string(), "needed for create-cluster (Kind); not for existing clusters")],
+    };
+    let facts = match crate::docker::facts(&docker).await {
+        Ok(f) => f,
+        Err(e) => return vec![check("docker engine", Verdict::Fail, e.to_string(), "check the Docker daemon's logs")],
+    };
+    let budget = g.catalog().ok().and_then(|c| c.budgets.get(profile.name()).cloned());
+    let needs = Needs {
+        memory_bytes: budget.as_ref().and_then(|b| quantity_bytes(&b.memory)).unwrap_or(0),
+        cpu_milli: budget.as_ref().map(|b| cpu_milli(&b.cpu)).unwrap_or(0),
+        disk_bytes: DISK_NEEDED,
+    };
+    let host = Host { inotify: read_inotify(), free_disk: read_free_disk(&facts.root_dir) };
+    docker_checks(&facts, needs, host)
 }
 
-fn check(name: &str, verdict: Verdict, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check { name: name.into(), verdict, detail: detail.into(), fix: fix.into() }
-}
+/// Room for node images, component images and volumes of the default stack.
+const DISK_NEEDED: u64 = 20 << 30;
 
-/// Run every check; never fails itself, the verdicts carry the result.
-pub async fn run(g: &Globals) -> Vec<Check> {
+async fn kubernetes(g: &Globals) -> Vec<Check> {
     let cluster = match connect(&g.target).await {
         Ok(c) => c,
+        // No kubeconfig anywhere is the normal state before create-cluster.
+        Err(e) if g.target.kubeconfig.is_none() && e.message.starts_with("no kubeconfig") => {
+            return vec![check("kubernetes api", Verdict::Warn, e.message.clone(), "create a cluster, or pass --kubeconfig/--context")];
+        }
         Err(e) => return vec![check("kubernetes api", Verdict::Fail, e.message.clone(), e.hint.unwrap_or_default())],
     };
     let mut checks = vec![check("kubernetes api", Verdict::Pass, format!("{} answers, version {}", cluster.server, cluster.version), "")];

@@ -13,6 +13,18 @@ for extra in "$here"/build-*.sh; do [ -e "$extra" ] && bash "$extra"; done
 (cd "$repo" && cargo test --locked --no-run)
 t_built=$(date +%s)
 
+# Docker, for the Docker checks: use the running engine, or start one (no bridge, no iptables:
+# the tests only create containers, never start them).
+started_dockerd=
+if command -v dockerd >/dev/null; then
+  if ! docker info >/dev/null 2>&1; then
+    setsid dockerd --bridge=none --iptables=false --ip-masq=false >/tmp/bigtop-test-dockerd.log 2>&1 &
+    started_dockerd=$!
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+  docker info >/dev/null 2>&1 && export BIGTOP_TEST_DOCKER=1
+fi
+
 # 2. A namespace with only loopback: no test can send a packet anywhere else.
 ns=bigtop-test-$$
 RUN=$(mktemp -d /tmp/bigtop-r1.XXXXXX); export RUN
@@ -20,6 +32,7 @@ cleanup() {
   ip netns exec "$ns" bash "$here/down.sh" >/dev/null 2>&1 || true
   for extra in "$here"/down-*.sh; do [ -e "$extra" ] && ip netns exec "$ns" bash "$extra" >/dev/null 2>&1 || true; done
   ip netns del "$ns" 2>/dev/null || true
+  if [ -n "$started_dockerd" ]; then kill -TERM -- "-$started_dockerd" 2>/dev/null || true; fi
   rm -rf "$RUN"
 }
 trap cleanup EXIT
