@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::Target;
-use crate::commands::{self, Globals, SpecArgs, add, remove};
+use crate::commands::{self, Globals, SpecArgs, add, cluster, remove};
+use crate::provider::kind::{KindSpec, PortMapping};
 use crate::error::{Error, Exit};
 use crate::output::{Format, print};
 use crate::progress::{Mode, Progress};
@@ -104,8 +105,91 @@ impl From<&SpecFlags> for SpecArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Kind,
+    Existing,
+}
+
+impl From<ProviderArg> for cluster::Provider {
+    fn from(p: ProviderArg) -> cluster::Provider {
+        match p {
+            ProviderArg::Kind => cluster::Provider::Kind,
+            ProviderArg::Existing => cluster::Provider::Existing,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ClusterFlags {
+    /// Cluster name (Kind).
+    #[arg(long, default_value = "bigtop")]
+    name: String,
+    /// Worker nodes besides the control plane (Kind).
+    #[arg(long, default_value_t = 0)]
+    workers: u32,
+    /// Kubernetes version of the Kind nodes (default: the newest pinned for our kind release).
+    #[arg(long)]
+    kubernetes_version: Option<String>,
+    /// Publish a node port on 127.0.0.1: HOST:CONTAINER (repeatable).
+    #[arg(long = "port", value_name = "HOST:CONTAINER", value_parser = parse_port)]
+    ports: Vec<PortMapping>,
+    /// Pull images through this registry mirror (pull-through cache), e.g. http://127.0.0.1:5001.
+    #[arg(long)]
+    registry_mirror: Option<String>,
+    /// Go on even when preflight checks fail.
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_port(s: &str) -> Result<PortMapping, String> {
+    let (host, container) = s.split_once(':').ok_or("expected HOST:CONTAINER, e.g. 8080:30080")?;
+    let port = |p: &str| p.parse::<u16>().map_err(|_| format!("{p:?} is not a port number"));
+    Ok(PortMapping { host: port(host)?, container: port(container)? })
+}
+
+impl ClusterFlags {
+    fn create_args(&self, provider: ProviderArg, spec: &SpecFlags) -> cluster::CreateArgs {
+        cluster::CreateArgs {
+            provider: provider.into(),
+            kind: KindSpec {
+                name: self.name.clone(),
+                workers: self.workers,
+                kubernetes: self.kubernetes_version.clone(),
+                ports: self.ports.clone(),
+                mirror: self.registry_mirror.clone(),
+            },
+            preflight: if self.force { cluster::Preflight::Ignore } else { cluster::Preflight::Enforce },
+            spec: spec.into(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a cluster and install the base phase, then the default phases: one command.
+    Up {
+        #[command(flatten)]
+        cluster: ClusterFlags,
+        #[command(flatten)]
+        spec: SpecFlags,
+    },
+    /// Create a Kind cluster (or use an existing one) and install the base phase.
+    CreateCluster {
+        /// Where the cluster comes from.
+        #[arg(long, value_enum, default_value_t = ProviderArg::Kind)]
+        provider: ProviderArg,
+        #[command(flatten)]
+        cluster: ClusterFlags,
+        #[command(flatten)]
+        spec: SpecFlags,
+    },
+    /// Delete a Kind cluster and what was created for it. Idempotent.
+    DeleteCluster {
+        /// Cluster name.
+        #[arg(long, default_value = "bigtop")]
+        name: String,
+    },
     /// List phases, addons, versions, images, parameters and resource requests.
     Phases {
         /// Profile whose defaults and requests to show.
@@ -192,6 +276,11 @@ pub async fn run(cli: Cli) -> Exit {
 async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
     let f = g.format;
     match command {
+        Command::Up { cluster: c, spec } => print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, spec)).await?, cluster::created_text),
+        Command::CreateCluster { provider, cluster: c, spec } => {
+            print(f, &cluster::create(g, &c.create_args(*provider, spec)).await?, cluster::created_text)
+        }
+        Command::DeleteCluster { name } => print(f, &cluster::delete(g, name).await?, cluster::deleted_text),
         Command::Phases { profile } => print(f, &commands::phases::run(g, (*profile).into())?, commands::phases::text),
         Command::Render { phases, spec, out_dir } => {
             let rendered = commands::render::run(g, phases, &spec.into(), out_dir.as_ref()).await?;

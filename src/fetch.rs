@@ -56,10 +56,14 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// A fetcher using `BIGTOP_K8S_CACHE` (or the user's cache directory) and an optional mirror.
+    /// A fetcher using [`Fetcher::cache_root`] and an optional mirror.
     pub fn new(mirror: Option<PathBuf>) -> Fetcher {
-        let cache = std::env::var_os(CACHE_ENV).map(PathBuf::from).unwrap_or_else(default_cache_dir);
-        Fetcher { cache, mirror }
+        Fetcher { cache: Fetcher::cache_root(), mirror }
+    }
+
+    /// `BIGTOP_K8S_CACHE`, or the user's cache directory + `bigtop-k8s`.
+    pub fn cache_root() -> PathBuf {
+        std::env::var_os(CACHE_ENV).map(PathBuf::from).unwrap_or_else(default_cache_dir)
     }
 
     /// A fetcher with an explicit cache directory (tests).

@@ -72,3 +72,16 @@ async fn base_without_cni_installs_only_storage() {
     run(&["remove-phase", "base"]).expect(0);
     restore_standard(&client).await;
 }
+
+#[tokio::test]
+async fn create_cluster_on_an_existing_cluster_keeps_its_cni_and_installs_storage() {
+    let _guard = lock();
+    let client = client().await;
+    let out = run(&["create-cluster", "--provider", "existing"]).expect(0);
+    assert!(out.stderr.contains("every node is Ready, so the cluster has a CNI"), "{}", out.stderr);
+    assert!(out.stdout.contains("base: openebs"), "{}", out.stdout);
+    let objects = list_labelled(&client, "base").await.unwrap();
+    assert!(objects.iter().all(|(o, _)| !o.contains("canal")), "{objects:?}");
+    run(&["remove-phase", "base"]).expect(0);
+    restore_standard(&client).await;
+}

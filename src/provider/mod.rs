@@ -2,6 +2,7 @@
 //! and drives the `kind` binary. The data files under `bootstrap/` are embedded in the binary.
 
 pub mod kind;
+pub mod kind_binary;
 
 /// The bootstrap files compiled into the binary.
 #[derive(rust_embed::Embed)]

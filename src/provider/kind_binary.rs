@@ -1,0 +1,154 @@
+//! The `kind` binary: use the one on PATH when its minor version matches the release whose node
+//! images we pin; otherwise download that release for this OS/arch, verify it against the
+//! `.sha256sum` file published beside it, and cache it. Runs kind commands, keeping argv and
+//! output for error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+
+use crate::fetch::sha256;
+
+const RELEASES: &str = "https://github.com/kubernetes-sigs/kind/releases/download";
+
+/// Why kind could not be found or run.
+#[derive(Debug, thiserror::Error)]
+pub enum KindError {
+    /// No usable binary and no way to get one.
+    #[error("cannot get kind {version}: {detail}")]
+    Unavailable {
+        /// The release wanted.
+        version: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A kind command failed.
+    #[error("`{argv}` failed (exit {code}):\n{output}")]
+    Command {
+        /// The command line.
+        argv: String,
+        /// Exit code (-1 when killed).
+        code: i32,
+        /// What it printed (stderr then stdout), trimmed.
+        output: String,
+    },
+}
+
+/// A kind binary we can run.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+/// The asset name of a kind release for this machine.
+pub fn asset_name() -> String {
+    let os = std::env::consts::OS;
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("kind-{os}-{arch}")
+}
+
+/// Whether `kind version` output is of the same minor release as `wanted` (`v0.32.x`).
+pub fn compatible(version_output: &str, wanted: &str) -> bool {
+    let minor = |v: &str| v.trim_start_matches('v').splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+    version_output.split_whitespace().nth(1).is_some_and(|v| minor(v) == minor(wanted))
+}
+
+/// Find or fetch kind `version`: PATH, then the cache, then the mirror directory, then GitHub.
+pub async fn locate(version: &str, cache: &Path, mirror: Option<&Path>) -> Result<Kind, KindError> {
+    if let Ok(out) = tokio::process::Command::new("kind").arg("version").output().await {
+        if out.status.success() && compatible(&String::from_utf8_lossy(&out.stdout), version) {
+            return Ok(Kind { path: PathBuf::from("kind") });
+        }
+    }
+    let cached = cache.join("kind").join(version).join("kind");
+    if cached.exists() {
+        return Ok(Kind { path: cached });
+    }
+    let unavailable = |detail: String| KindError::Unavailable { version: version.into(), detail };
+    let asset = asset_name();
+    let (binary, sums) = match mirror {
+        Some(dir) => {
+            let base = dir.join("kind").join(version);
+            let read = |p: PathBuf| std::fs::read(&p).map_err(|e| unavailable(format!("{}: {e}", p.display())));
+            (read(base.join(&asset))?, read(base.join(format!("{asset}.sha256sum")))?)
+        }
+        None => {
+            let url = format!("{RELEASES}/{version}/{asset}");
+            (download(&url).await.map_err(unavailable)?, download(&format!("{url}.sha256sum")).await.map_err(unavailable)?)
+        }
+    };
+    let published = String::from_utf8_lossy(&sums).split_whitespace().next().unwrap_or_default().to_lowercase();
+    let actual = sha256(&binary);
+    if published != actual {
+        return Err(unavailable(format!("checksum mismatch for {asset}: the published .sha256sum says {published}, the download is {actual}")));
+    }
+    install(&cached, &binary).map_err(|e| unavailable(format!("cannot write {}: {e}", cached.display())))?;
+    Ok(Kind { path: cached })
+}
+
+fn install(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(path.parent().expect("cache paths have a parent"))?;
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+async fn download(url: &str) -> Result<Vec<u8>, String> {
+    crate::install_crypto_provider();
+    let response = reqwest::get(url).await.and_then(|r| r.error_for_status()).map_err(|e| format!("{url}: {e}"))?;
+    response.bytes().await.map(|b| b.to_vec()).map_err(|e| format!("{url}: {e}"))
+}
+
+impl Kind {
+    /// Run `kind <args>` with optional stdin; stdout on success.
+    pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, KindError> {
+        let argv = format!("{} {}", self.path.display(), args.join(" "));
+        let mut child = tokio::process::Command::new(&self.path)
+            .args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes()).await.map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
+        }
+        let out = child.wait_with_output().await.map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let output = format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)).trim().to_string();
+        Err(KindError::Command { argv, code: out.status.code().unwrap_or(-1), output })
+    }
+
+    /// Names of existing kind clusters.
+    pub async fn clusters(&self) -> Result<Vec<String>, KindError> {
+        // kind prints "No kind clusters found." on stderr when there are none.
+        Ok(self.run(&["get", "clusters"], None).await?.lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_compatibility() {
+        assert!(compatible("kind v0.32.0 go1.26.8 linux/amd64", "v0.32.0"));
+        assert!(compatible("kind v0.32.3 go1.26.8 linux/amd64", "v0.32.0"));
+        assert!(!compatible("kind v0.31.0 go1.25 linux/amd64", "v0.32.0"));
+        assert!(!compatible("", "v0.32.0"));
+        assert!(asset_name().starts_with("kind-"));
+    }
+}
