@@ -140,6 +140,9 @@ struct ClusterFlags {
     /// Go on even when preflight checks fail.
     #[arg(long)]
     force: bool,
+    /// Skip the checkpoints (where pods are simulated).
+    #[arg(long)]
+    no_verify: bool,
 }
 
 fn parse_port(s: &str) -> Result<PortMapping, String> {
@@ -160,6 +163,7 @@ impl ClusterFlags {
                 mirror: self.registry_mirror.clone(),
             },
             preflight: if self.force { cluster::Preflight::Ignore } else { cluster::Preflight::Enforce },
+            verify: if self.no_verify { add::Verify::Skip } else { add::Verify::Run },
             spec: spec.into(),
         }
     }

@@ -56,6 +56,11 @@ async fn base_applies_canal_and_openebs_makes_one_default_class_reapplies_unchan
     assert!(again.stderr.contains("nothing to change"), "{}", again.stderr);
     assert_eq!(list_labelled(&client, "base").await.unwrap(), objects);
 
+    // Simulated pods never mount the volume the fake provisioner never binds: the checkpoint must
+    // fail (exit 4) and say where it stood, never pass.
+    let failed = run(&["verify", "base", "--timeout", "8"]).expect(4);
+    assert!(failed.stderr.contains("checkpoint of base (openebs) failed"), "{}", failed.stderr);
+
     run(&["remove-phase", "base"]).expect(0);
     assert!(list_labelled(&client, "base").await.unwrap().is_empty());
     restore_standard(&client).await;
@@ -77,7 +82,7 @@ async fn base_without_cni_installs_only_storage() {
 async fn create_cluster_on_an_existing_cluster_keeps_its_cni_and_installs_storage() {
     let _guard = lock();
     let client = client().await;
-    let out = run(&["create-cluster", "--provider", "existing"]).expect(0);
+    let out = run(&["create-cluster", "--provider", "existing", "--no-verify"]).expect(0);
     assert!(out.stderr.contains("every node is Ready, so the cluster has a CNI"), "{}", out.stderr);
     assert!(out.stdout.contains("base: openebs"), "{}", out.stdout);
     let objects = list_labelled(&client, "base").await.unwrap();

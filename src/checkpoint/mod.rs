@@ -3,6 +3,7 @@
 //! and its settings.
 
 pub mod forward;
+mod base;
 mod http;
 pub mod s3;
 
@@ -17,7 +18,7 @@ use crate::catalog::Addon;
 pub type Evidence = BTreeMap<String, Value>;
 
 /// Checkpoint kinds this binary implements.
-pub const KINDS: [&str; 2] = ["http", "s3-roundtrip"];
+pub const KINDS: [&str; 3] = ["http", "s3-roundtrip", "storage-and-policy"];
 
 /// Why a checkpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
     match def.kind.as_str() {
         "http" => http::run(ctx, &Settings(&def.with)).await,
         "s3-roundtrip" => s3::run(ctx, &Settings(&def.with)).await,
+        "storage-and-policy" => base::run(ctx, &def.with).await,
         other => Err(CheckpointError::UnknownKind(other.into())),
     }
 }

@@ -41,6 +41,8 @@ pub struct CreateArgs {
     pub kind: KindSpec,
     /// Preflight policy.
     pub preflight: Preflight,
+    /// Checkpoints or not.
+    pub verify: Verify,
     /// Profile, `--set` and `-f` for the phases installed.
     pub spec: SpecArgs,
 }
@@ -69,7 +71,7 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     };
     let g = Globals { target: target.clone(), ..g.clone() };
     let spec = with_detected_cni(&g, args).await?;
-    let phases = add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: Verify::Run }).await?;
+    let phases = add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: args.verify }).await?;
     Ok(Created { cluster, reused, context: target.context, phases })
 }
 
@@ -81,7 +83,7 @@ pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let defaults: Vec<String> = catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone()).collect();
     let from_file = args.spec.file.is_some();
     let phases = if from_file { Vec::new() } else { defaults };
-    let more = add::run(&g, &AddArgs { phases, spec: args.spec.clone(), with_deps: true, dry_run: false, verify: Verify::Run }).await?;
+    let more = add::run(&g, &AddArgs { phases, spec: args.spec.clone(), with_deps: true, dry_run: false, verify: args.verify }).await?;
     created.phases.extend(more.into_iter().filter(|p| p.phase != "base"));
     Ok(created)
 }

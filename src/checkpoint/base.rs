@@ -1,0 +1,145 @@
+//! The `storage-and-policy` checkpoint of the base phase, run as pods in the cluster:
+//! every node Ready; a PVC on the default StorageClass binds, one Job writes random bytes and
+//! prints their sha256, a second Job reads the same sha256; a pod answers HTTP, a default-deny
+//! NetworkPolicy blocks it, and removing the policy restores it.
+//!
+//! Settings: `image` (an image key of the addon with sh, sha256sum, head, wget and httpd).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
+use kube::runtime::wait::await_condition;
+use serde_json::{Value, json};
+
+use super::{CheckpointError, Context, Evidence};
+
+const NAMESPACE: &str = "bigtop-checkpoint";
+const STEP_TIMEOUT: Duration = Duration::from_secs(180);
+const BYTES: u64 = 1 << 20;
+
+pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Result<Evidence, CheckpointError> {
+    let key = with.get("image").and_then(Value::as_str).ok_or_else(|| CheckpointError::Setting("image".into()))?;
+    let image = ctx.addon.images.get(key).ok_or_else(|| CheckpointError::Setting(format!("image {key}")))?.clone();
+    let c = ctx.client;
+    let mut evidence = Evidence::new();
+    evidence.insert("nodesReady".into(), json!(nodes_ready(c).await?));
+    apply(c, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels()}})).await?;
+    let started = Instant::now();
+    let (written, read) = storage_round_trip(c, &image).await?;
+    if written != read {
+        return Err(CheckpointError::Failed(format!("the volume returned sha256 {read}, the writer wrote {written}")));
+    }
+    evidence.insert("volumeSha256".into(), json!(written));
+    evidence.insert("volumeBytes".into(), json!(BYTES));
+    evidence.insert("volumeMs".into(), json!(started.elapsed().as_millis() as u64));
+    let started = Instant::now();
+    network_policy_round_trip(c, &image).await?;
+    evidence.insert("policy".into(), json!("open, blocked by default-deny, open again"));
+    evidence.insert("policyMs".into(), json!(started.elapsed().as_millis() as u64));
+    let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(c.clone()).delete(NAMESPACE, &DeleteParams::background()).await;
+    Ok(evidence)
+}
+
+fn labels() -> Value {
+    json!({"app.kubernetes.io/managed-by": "bigtop-k8s", "bigtop.apache.org/phase": "base"})
+}
+
+async fn nodes_ready(c: &kube::Client) -> Result<usize, CheckpointError> {
+    let nodes = Api::<Node>::all(c.clone()).list(&ListParams::default()).await.map_err(api("list nodes"))?.items;
+    for n in &nodes {
+        let ready = n.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
+        if ready.is_none_or(|r| r.status != "True") {
+            let why = ready.and_then(|r| r.message.clone()).unwrap_or_else(|| "no Ready condition".into());
+            return Err(CheckpointError::Failed(format!("node {} is not Ready: {why}", n.metadata.name.clone().unwrap_or_default())));
+        }
+    }
+    Ok(nodes.len())
+}
+
+async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, String), CheckpointError> {
+    apply(c, json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": NAMESPACE, "labels": labels()},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}})).await?;
+    let write = format!("head -c {BYTES} /dev/urandom > /data/blob && sha256sum /data/blob");
+    let written = job_output(c, "writer", image, &write, true).await?;
+    let read = job_output(c, "reader", image, "sha256sum /data/blob", true).await?;
+    let pvc = Api::<PersistentVolumeClaim>::namespaced(c.clone(), NAMESPACE).get("data").await.map_err(api("read the PVC"))?;
+    if pvc.status.and_then(|s| s.phase).as_deref() != Some("Bound") {
+        return Err(CheckpointError::Failed("PVC data on the default StorageClass is not Bound".into()));
+    }
+    let hash = |s: String| s.split_whitespace().next().unwrap_or_default().to_string();
+    Ok((hash(written), hash(read)))
+}
+
+async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), CheckpointError> {
+    apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": image, "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
+                 "ports": [{"containerPort": 8080}], "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]}})).await?;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
+    let running = await_condition(pods.clone(), "web", kube::runtime::conditions::is_pod_running());
+    tokio::time::timeout(STEP_TIMEOUT, running).await.map_err(|_| CheckpointError::Failed("pod web did not start".into()))?.map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let ip = pods.get("web").await.map_err(api("read pod web"))?.status.and_then(|s| s.pod_ip).ok_or_else(|| CheckpointError::Failed("pod web has no IP".into()))?;
+    let fetch = format!("wget -q -T 3 -O - http://{ip}:8080/");
+    job_output(c, "client-open", image, &fetch, true).await.map_err(|e| CheckpointError::Failed(format!("pod-to-pod traffic fails without any policy: {e}")))?;
+    apply(c, json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": NAMESPACE},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})).await?;
+    if job_output(c, "client-denied", image, &fetch, false).await.is_ok() {
+        return Err(CheckpointError::Failed("a default-deny NetworkPolicy did not block pod-to-pod traffic: the CNI does not enforce policies".into()));
+    }
+    Api::<NetworkPolicy>::namespaced(c.clone(), NAMESPACE).delete("deny-all", &DeleteParams::default()).await.map_err(api("delete the policy"))?;
+    job_output(c, "client-restored", image, &fetch, true)
+        .await
+        .map_err(|e| CheckpointError::Failed(format!("traffic did not come back after removing the policy: {e}")))?;
+    Ok(())
+}
+
+/// Run `script` in a Job mounting the PVC; its output when it succeeds. With `expect_success`
+/// false a failure is the normal outcome (the Job gets no retries).
+async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, expect_success: bool) -> Result<String, CheckpointError> {
+    let uses_volume = !name.starts_with("client");
+    let mut pod = json!({"restartPolicy": "Never", "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
+        "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]});
+    if uses_volume {
+        pod["containers"][0]["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+        pod["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
+    }
+    let backoff = if expect_success { 2 } else { 0 };
+    apply(c, json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {"backoffLimit": backoff, "template": {"metadata": {"labels": {"bigtop.apache.org/checkpoint": name}}, "spec": pod}}})).await?;
+    let jobs: Api<Job> = Api::namespaced(c.clone(), NAMESPACE);
+    let finished = |j: Option<&Job>| {
+        j.and_then(|j| j.status.as_ref()).and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
+    };
+    let done = tokio::time::timeout(STEP_TIMEOUT, await_condition(jobs.clone(), name, finished))
+        .await
+        .map_err(|_| CheckpointError::Failed(format!("Job {NAMESPACE}/{name} did not finish within {}s (is the PVC Pending? `kubectl -n {NAMESPACE} describe pvc,pod`)", STEP_TIMEOUT.as_secs())))?
+        .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let complete = done.and_then(|j| j.status).and_then(|s| s.conditions).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
+    let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
+    let pod = pods.list(&ListParams::default().labels(&format!("bigtop.apache.org/checkpoint={name}"))).await.map_err(api("list checkpoint pods"))?.items.into_iter().next();
+    let logs = match pod.and_then(|p| p.metadata.name) {
+        Some(p) => pods.logs(&p, &LogParams::default()).await.map_err(api("read checkpoint logs"))?,
+        None => String::new(),
+    };
+    if complete { Ok(logs.trim().to_string()) } else { Err(CheckpointError::Failed(format!("Job {name} failed: {}", logs.trim()))) }
+}
+
+async fn apply(c: &kube::Client, obj: Value) -> Result<(), CheckpointError> {
+    let gvk = crate::apply::gvk_of(&obj).expect("objects built here have apiVersion and kind");
+    let (ar, caps) = kube::discovery::pinned_kind(c, &gvk).await.map_err(api("discover"))?;
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let target: Api<kube::api::DynamicObject> = match obj["metadata"]["namespace"].as_str() {
+        Some(ns) if caps.scope == kube::discovery::Scope::Namespaced => Api::namespaced_with(c.clone(), ns, &ar),
+        _ => Api::all_with(c.clone(), &ar),
+    };
+    // force: these throwaway objects are ours alone.
+    target.patch(&name, &PatchParams::apply(crate::apply::FIELD_MANAGER).force(), &Patch::Apply(&obj)).await.map_err(api(&format!("apply {} {name}", gvk.kind)))?;
+    Ok(())
+}
+
+fn api(action: &str) -> impl Fn(kube::Error) -> CheckpointError + '_ {
+    move |e| CheckpointError::Failed(format!("cannot {action}: {}", crate::apply::error_text(&e)))
+}
