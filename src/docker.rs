@@ -105,3 +105,22 @@ pub async fn remove_cluster_containers(docker: &Docker, cluster: &str) -> Result
     }
     Ok(names)
 }
+
+/// Name of the Docker network kind creates and all Kind clusters share.
+pub const KIND_NETWORK: &str = "kind";
+
+/// Remove the `kind` network when no container is attached any more (the last Kind cluster is
+/// gone). Returns whether it was removed.
+pub async fn remove_kind_network_if_unused(docker: &Docker) -> Result<bool, DockerError> {
+    let call = |action: &str, e: bollard::errors::Error| DockerError::Call { action: action.into(), detail: e.to_string() };
+    let network = match docker.inspect_network(KIND_NETWORK, None).await {
+        Ok(n) => n,
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(false),
+        Err(e) => return Err(call("network inspect", e)),
+    };
+    if network.containers.is_some_and(|c| !c.is_empty()) {
+        return Ok(false);
+    }
+    docker.remove_network(KIND_NETWORK).await.map_err(|e| call("network remove", e))?;
+    Ok(true)
+}

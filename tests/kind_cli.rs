@@ -84,9 +84,14 @@ fn an_existing_cluster_is_reused_never_clobbered_and_deletion_is_idempotent() {
     assert_eq!(code, 3, "{err}");
     assert_eq!(docker(&["ps", "-a", "--filter", &format!("name={node}"), "--format", "{{.Names}}"]), node);
 
+    // The shared network kind creates: removed once no container uses it.
+    let created_network = Command::new("docker").args(["network", "create", "kind"]).output().unwrap().status.success();
     let (code, out, err) = text(&bigtop(&kc, &["delete-cluster", "--name", &name]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("deleted kind cluster {name}")), "{out}");
+    if created_network {
+        assert!(out.contains("removed the Docker network kind"), "{out}");
+    }
     assert_eq!(docker(&["ps", "-a", "--filter", &format!("name={node}"), "--format", "{{.Names}}"]), "");
     let (code, out, _) = text(&bigtop(&kc, &["delete-cluster", "--name", &name]));
     assert_eq!(code, 0);

@@ -58,6 +58,8 @@ pub struct Created {
     pub context: Option<String>,
     /// Phases installed, with their checkpoints.
     pub phases: Vec<PhaseOutcome>,
+    /// How to reach the installed services (filled by `up`).
+    pub endpoints: Vec<super::endpoints::EndpointInfo>,
 }
 
 /// Run `create-cluster`: the cluster, then the base phase.
@@ -72,7 +74,7 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let g = Globals { target: target.clone(), ..g.clone() };
     let spec = with_detected_cni(&g, args).await?;
     let phases = add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: args.verify }).await?;
-    Ok(Created { cluster, reused, context: target.context, phases })
+    Ok(Created { cluster, reused, context: target.context, phases, endpoints: Vec::new() })
 }
 
 /// Run `up`: `create-cluster`, then the default phases (or those of `-f`).
@@ -85,6 +87,7 @@ pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let phases = if from_file { Vec::new() } else { defaults };
     let more = add::run(&g, &AddArgs { phases, spec: args.spec.clone(), with_deps: true, dry_run: false, verify: args.verify }).await?;
     created.phases.extend(more.into_iter().filter(|p| p.phase != "base"));
+    created.endpoints = super::endpoints::run(&g).await?;
     Ok(created)
 }
 
@@ -184,6 +187,8 @@ pub struct Deleted {
     pub existed: bool,
     /// Containers removed after kind (leftovers of an interrupted create).
     pub leftover_containers: Vec<String>,
+    /// Whether the shared `kind` Docker network was removed (no container used it any more).
+    pub removed_kind_network: bool,
     /// The kubeconfig context kind removed.
     pub context: String,
 }
@@ -201,7 +206,8 @@ pub async fn delete(g: &Globals, name: &str) -> Result<Deleted, Error> {
     }
     let docker = crate::docker::connect().await.map_err(|e| Error::prerequisite("Docker is needed to delete a Kind cluster").with_source(e))?;
     let leftover_containers = crate::docker::remove_cluster_containers(&docker, name).await.map_err(|e| Error::failure("cannot remove leftover containers").with_source(e))?;
-    Ok(Deleted { cluster: name.into(), existed, leftover_containers, context: format!("kind-{name}") })
+    let removed_kind_network = crate::docker::remove_kind_network_if_unused(&docker).await.map_err(|e| Error::failure("cannot remove the kind network").with_source(e))?;
+    Ok(Deleted { cluster: name.into(), existed, leftover_containers, removed_kind_network, context: format!("kind-{name}") })
 }
 
 /// Human summary of `create-cluster`/`up`.
@@ -209,6 +215,9 @@ pub fn created_text(c: &Created) -> String {
     let how = if c.reused { "reused" } else { "created" };
     let mut out = format!("cluster {} {how}; kubectl context {}\n", c.cluster, c.context.clone().unwrap_or_default());
     out.push_str(&add::text(&c.phases));
+    if !c.endpoints.is_empty() {
+        out.push_str(&format!("\n\n{}", super::endpoints::text(&c.endpoints)));
+    }
     out.push_str("\nnext: `bigtop-k8s status`, `bigtop-k8s endpoints --forward`");
     out
 }
@@ -221,6 +230,9 @@ pub fn deleted_text(d: &Deleted) -> String {
     };
     if !d.leftover_containers.is_empty() {
         out.push_str(&format!("\nremoved leftover containers: {}", d.leftover_containers.join(", ")));
+    }
+    if d.removed_kind_network {
+        out.push_str("\nremoved the Docker network kind (no cluster uses it any more)");
     }
     out
 }
