@@ -149,7 +149,11 @@ impl Applier {
                     Some((ar, caps)) => out.push((*obj, ar, caps)),
                     None => failed.push((
                         describe(obj),
-                        format!("the server does not serve {}/{} (missing CRD or API group)", obj["apiVersion"].as_str().unwrap_or(""), gvk.kind),
+                        format!(
+                            "the server does not serve {}/{} (missing CRD or API group)",
+                            obj["apiVersion"].as_str().unwrap_or(""),
+                            gvk.kind
+                        ),
                     )),
                 },
             }

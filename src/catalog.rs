@@ -240,9 +240,7 @@ type Files = BTreeMap<String, Vec<u8>>;
 impl Catalog {
     /// The catalog compiled into the binary.
     pub fn embedded() -> Result<Catalog, CatalogError> {
-        let files: Files = Embedded::iter()
-            .filter_map(|p| Embedded::get(&p).map(|f| (p.to_string(), f.data.into_owned())))
-            .collect();
+        let files: Files = Embedded::iter().filter_map(|p| Embedded::get(&p).map(|f| (p.to_string(), f.data.into_owned()))).collect();
         let catalog = Catalog::from_files(&files)?;
         catalog.check()?;
         Ok(catalog)
@@ -308,10 +306,10 @@ impl Catalog {
                     Some(_) => {}
                 }
             }
-            if let Some(c) = &phase.choice {
-                if !c.options.contains_key(&c.default) {
-                    return bad(format!("phase {}: default option {} is not an option", phase.name, c.default));
-                }
+            if let Some(c) = &phase.choice
+                && !c.options.contains_key(&c.default)
+            {
+                return bad(format!("phase {}: default option {} is not an option", phase.name, c.default));
             }
             if self.addons.contains_key(&phase.name) {
                 return bad(format!("phase and addon share the name {}", phase.name));
@@ -354,8 +352,7 @@ fn templates_in(files: &Files, prefix: &str) -> Result<Vec<(String, String)>, Ca
         .iter()
         .filter(|(p, _)| p.starts_with(prefix) && p.ends_with(".yaml"))
         .map(|(p, b)| {
-            let text = String::from_utf8(b.clone())
-                .map_err(|_| CatalogError::Inconsistent(format!("{p} is not UTF-8")))?;
+            let text = String::from_utf8(b.clone()).map_err(|_| CatalogError::Inconsistent(format!("{p} is not UTF-8")))?;
             Ok((p.trim_start_matches(prefix).to_string(), text))
         })
         .collect()
@@ -369,8 +366,7 @@ fn read_tree(root: &Path, dir: &Path) -> Result<Files, CatalogError> {
         if path.is_dir() {
             files.extend(read_tree(root, &path)?);
         } else {
-            let bytes = std::fs::read(&path)
-                .map_err(|source| CatalogError::Read { file: path.display().to_string(), source })?;
+            let bytes = std::fs::read(&path).map_err(|source| CatalogError::Read { file: path.display().to_string(), source })?;
             let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             files.insert(rel, bytes);
         }

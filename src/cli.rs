@@ -8,10 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::Target;
 use crate::commands::{self, Globals, SpecArgs, add, cluster, remove};
-use crate::provider::kind::{KindSpec, PortMapping};
 use crate::error::{Error, Exit};
 use crate::output::{Format, print};
 use crate::progress::{Mode, Progress};
+use crate::provider::kind::{KindSpec, PortMapping};
 use crate::spec::Profile;
 
 /// Cloud-in-a-box analytics on Kubernetes, installed in verified phases.
@@ -280,7 +280,9 @@ pub async fn run(cli: Cli) -> Exit {
 async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
     let f = g.format;
     match command {
-        Command::Up { cluster: c, spec } => print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, spec)).await?, cluster::created_text),
+        Command::Up { cluster: c, spec } => {
+            print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, spec)).await?, cluster::created_text)
+        }
         Command::CreateCluster { provider, cluster: c, spec } => {
             print(f, &cluster::create(g, &c.create_args(*provider, spec)).await?, cluster::created_text)
         }
@@ -337,6 +339,11 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bigtop_k8s={level}")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bigtop_k8s={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }

@@ -62,7 +62,7 @@ async fn describe_pod(client: &Client, pod: &Pod) -> String {
         out.push_str(&format!("\n      {}=False {reason}: {message}", c.type_));
     }
     for cs in status.container_statuses.unwrap_or_default() {
-        out.push_str(&format!("\n      container {}: {}", cs.name, container_state(&cs.state), ));
+        out.push_str(&format!("\n      container {}: {}", cs.name, container_state(&cs.state),));
         if cs.restart_count > 0 {
             out.push_str(&format!(" (restarted {} times)", cs.restart_count));
         }
@@ -77,7 +77,9 @@ async fn describe_pod(client: &Client, pod: &Pod) -> String {
 fn container_state(state: &Option<k8s_openapi::api::core::v1::ContainerState>) -> String {
     let Some(state) = state else { return "no state reported".into() };
     if let Some(w) = &state.waiting {
-        return format!("waiting {} {}", w.reason.clone().unwrap_or_default(), w.message.clone().unwrap_or_default()).trim_end().to_string();
+        return format!("waiting {} {}", w.reason.clone().unwrap_or_default(), w.message.clone().unwrap_or_default())
+            .trim_end()
+            .to_string();
     }
     if let Some(t) = &state.terminated {
         return format!("terminated exit code {} {}", t.exit_code, t.reason.clone().unwrap_or_default()).trim_end().to_string();

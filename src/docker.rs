@@ -89,8 +89,12 @@ pub async fn facts(docker: &Docker) -> Result<Facts, DockerError> {
 pub async fn cluster_containers(docker: &Docker, cluster: &str) -> Result<Vec<String>, DockerError> {
     let filters = HashMap::from([("label", vec![format!("{KIND_CLUSTER_LABEL}={cluster}")])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let list = docker.list_containers(Some(options)).await.map_err(|e| DockerError::Call { action: "container list".into(), detail: e.to_string() })?;
-    let mut names: Vec<String> = list.into_iter().filter_map(|c| c.names.and_then(|n| n.first().cloned())).map(|n| n.trim_start_matches('/').to_string()).collect();
+    let list = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| DockerError::Call { action: "container list".into(), detail: e.to_string() })?;
+    let mut names: Vec<String> =
+        list.into_iter().filter_map(|c| c.names.and_then(|n| n.first().cloned())).map(|n| n.trim_start_matches('/').to_string()).collect();
     names.sort();
     Ok(names)
 }
@@ -101,7 +105,10 @@ pub async fn remove_cluster_containers(docker: &Docker, cluster: &str) -> Result
     let names = cluster_containers(docker, cluster).await?;
     for name in &names {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        docker.remove_container(name, Some(options)).await.map_err(|e| DockerError::Call { action: format!("remove of container {name}"), detail: e.to_string() })?;
+        docker
+            .remove_container(name, Some(options))
+            .await
+            .map_err(|e| DockerError::Call { action: format!("remove of container {name}"), detail: e.to_string() })?;
     }
     Ok(names)
 }

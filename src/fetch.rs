@@ -77,10 +77,10 @@ impl Fetcher {
     /// A checksum mismatch (naming both hashes), an unreadable mirror file, or a failed download.
     pub async fn fetch(&self, source: &Source) -> Result<Vec<u8>, FetchError> {
         let cached = self.cache.join("sources").join(&source.sha256);
-        if let Ok(bytes) = std::fs::read(&cached) {
-            if sha256(&bytes) == source.sha256 {
-                return Ok(bytes);
-            }
+        if let Ok(bytes) = std::fs::read(&cached)
+            && sha256(&bytes) == source.sha256
+        {
+            return Ok(bytes);
         }
         let (bytes, origin) = match &self.mirror {
             Some(dir) => {

@@ -169,10 +169,7 @@ pub fn declared(catalog: &Catalog) -> BTreeMap<String, ParamDef> {
 /// The parameters of one addon (or phase), keyed by their short name.
 pub fn of_addon(resolved: &Resolved, addon: &str) -> BTreeMap<String, Value> {
     let prefix = format!("{addon}.");
-    resolved
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|short| (short.to_string(), v.clone())))
-        .collect()
+    resolved.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|short| (short.to_string(), v.clone()))).collect()
 }
 
 /// Check `raw` against `validation`, turning strings from `--set` into the declared type.
@@ -265,8 +262,16 @@ pub fn is_quantity(s: &str) -> bool {
 /// Parse a memory quantity into bytes (binary and decimal suffixes).
 pub fn quantity_bytes(s: &str) -> Option<u64> {
     const UNITS: [(&str, u64); 10] = [
-        ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
-        ("k", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000), ("m", 0), ("", 1),
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("Ti", 1 << 40),
+        ("k", 1_000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+        ("T", 1_000_000_000_000),
+        ("m", 0),
+        ("", 1),
     ];
     let (number, unit) = UNITS.iter().find_map(|(suf, mult)| s.strip_suffix(suf).map(|n| (n, *mult)))?;
     if unit == 0 || !is_quantity(s) {

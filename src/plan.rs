@@ -110,12 +110,7 @@ pub fn selected_addons(def: &PhaseDef, params: &Resolved) -> Vec<String> {
 
 /// Installed phases that depend on `phase` (blocking its removal).
 pub fn dependents<'a>(catalog: &'a Catalog, phase: &str, installed: &BTreeSet<String>) -> Vec<&'a str> {
-    catalog
-        .phases
-        .iter()
-        .filter(|p| installed.contains(&p.name) && p.depends.iter().any(|d| d == phase))
-        .map(|p| p.name.as_str())
-        .collect()
+    catalog.phases.iter().filter(|p| installed.contains(&p.name) && p.depends.iter().any(|d| d == phase)).map(|p| p.name.as_str()).collect()
 }
 
 #[cfg(test)]

@@ -69,21 +69,38 @@ pub fn docker_checks(f: &Facts, needs: Needs, host: Host) -> Vec<Check> {
     let memory_fix = "give Docker more memory (Docker Desktop: Settings → Resources) or use a smaller --profile";
     out.push(match have {
         h if h < want => check("docker memory", Verdict::Fail, format!("{h:.1} GiB, the profile needs {want:.1} GiB"), memory_fix),
-        h if h < want * 1.5 => check("docker memory", Verdict::Warn, format!("{h:.1} GiB, little headroom over the {want:.1} GiB needed"), memory_fix),
+        h if h < want * 1.5 => {
+            check("docker memory", Verdict::Warn, format!("{h:.1} GiB, little headroom over the {want:.1} GiB needed"), memory_fix)
+        }
         h => check("docker memory", Verdict::Pass, format!("{h:.1} GiB (needs {want:.1})"), ""),
     });
     let cpus_needed = needs.cpu_milli.div_ceil(1000);
     out.push(if f.cpus < cpus_needed {
-        check("docker cpus", Verdict::Warn, format!("{} CPUs, the profile requests {cpus_needed}", f.cpus), "give Docker more CPUs; pods will wait for CPU otherwise")
+        check(
+            "docker cpus",
+            Verdict::Warn,
+            format!("{} CPUs, the profile requests {cpus_needed}", f.cpus),
+            "give Docker more CPUs; pods will wait for CPU otherwise",
+        )
     } else {
         check("docker cpus", Verdict::Pass, format!("{} CPUs", f.cpus), "")
     });
     out.push(match f.cgroup_version.as_str() {
         "2" => check("cgroup version", Verdict::Pass, "cgroup v2", ""),
-        v => check("cgroup version", Verdict::Warn, format!("cgroup v{v}: kind works, but rootless mode and newer Kubernetes need v2"), "boot with systemd.unified_cgroup_hierarchy=1, see https://kind.sigs.k8s.io/docs/user/known-issues/"),
+        v => check(
+            "cgroup version",
+            Verdict::Warn,
+            format!("cgroup v{v}: kind works, but rootless mode and newer Kubernetes need v2"),
+            "boot with systemd.unified_cgroup_hierarchy=1, see https://kind.sigs.k8s.io/docs/user/known-issues/",
+        ),
     });
     if f.rootless {
-        out.push(check("rootless docker", Verdict::Warn, "rootless engine", "rootless needs cgroup v2 with delegation: https://kind.sigs.k8s.io/docs/user/rootless/"));
+        out.push(check(
+            "rootless docker",
+            Verdict::Warn,
+            "rootless engine",
+            "rootless needs cgroup v2 with delegation: https://kind.sigs.k8s.io/docs/user/rootless/",
+        ));
     }
     if let Some((watches, instances)) = host.inotify {
         out.push(if watches < INOTIFY_WATCHES || instances < INOTIFY_INSTANCES {
@@ -129,7 +146,15 @@ mod tests {
     use super::*;
 
     fn facts(memory_gib: u64, cgroup: &str) -> Facts {
-        Facts { version: "28.2.2".into(), api_version: "1.47".into(), memory_bytes: memory_gib << 30, cpus: 4, cgroup_version: cgroup.into(), rootless: false, root_dir: "/var/lib/docker".into() }
+        Facts {
+            version: "28.2.2".into(),
+            api_version: "1.47".into(),
+            memory_bytes: memory_gib << 30,
+            cpus: 4,
+            cgroup_version: cgroup.into(),
+            rootless: false,
+            root_dir: "/var/lib/docker".into(),
+        }
     }
 
     const NEEDS: Needs = Needs { memory_bytes: 6 << 30, cpu_milli: 4000, disk_bytes: 20 << 30 };

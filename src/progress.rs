@@ -97,7 +97,11 @@ impl Step {
         self.finished = true;
         let secs = self.started.elapsed().as_secs_f64();
         let mark = if ok { "✓" } else { "✗" };
-        let line = if detail.is_empty() { format!("{mark} {} ({secs:.1}s)", self.step) } else { format!("{mark} {}: {detail} ({secs:.1}s)", self.step) };
+        let line = if detail.is_empty() {
+            format!("{mark} {} ({secs:.1}s)", self.step)
+        } else {
+            format!("{mark} {}: {detail} ({secs:.1}s)", self.step)
+        };
         match (self.mode, &self.bar) {
             (Mode::Spinner, Some(bar)) => bar.finish_with_message(line),
             (Mode::Plain, _) => eprintln!(" {line}"),

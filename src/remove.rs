@@ -141,11 +141,9 @@ async fn find(client: &Client, resources: &[(ApiResource, bool)], phase: &str) -
             async move {
                 let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
                 match api.list(&params).await {
-                    Ok(list) => Ok(list
-                        .items
-                        .into_iter()
-                        .map(|object| Found { resource: ar.clone(), namespaced: *namespaced, object })
-                        .collect()),
+                    Ok(list) => {
+                        Ok(list.items.into_iter().map(|object| Found { resource: ar.clone(), namespaced: *namespaced, object }).collect())
+                    }
                     // A resource removed meanwhile (its CRD was just deleted) has nothing left.
                     Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
                     Err(source) => Err(RemoveError::Api { action: "list", object: ar.plural.clone(), source }),

@@ -187,11 +187,8 @@ fn environment() -> Environment<'static> {
 }
 
 fn parse_documents(addon: &str, template: &str, text: &str) -> Result<Vec<Value>, RenderError> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|source| RenderError::Yaml {
-        addon: addon.into(),
-        template: template.into(),
-        source,
-    })?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|source| RenderError::Yaml { addon: addon.into(), template: template.into(), source })?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     for (index, doc) in docs.iter().enumerate() {
         let named = doc.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
@@ -272,7 +269,9 @@ mod tests {
 
     #[test]
     fn renders_labels_and_generated_values() {
-        let a = addon("apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: {{ namespace }}}\ndata: {pw: {{ generated.creds.pw | b64 }}}\n---\n# empty\n");
+        let a = addon(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: {{ namespace }}}\ndata: {pw: {{ generated.creds.pw | b64 }}}\n---\n# empty\n",
+        );
         let objs = render(&a, &BTreeMap::new()).unwrap();
         assert_eq!(objs.len(), 1);
         assert_eq!(objs[0].pointer("/data/pw").unwrap(), "czNjcmV0");

@@ -1,6 +1,6 @@
 //! A small S3 client: presigned requests (rusty-s3, SigV4) sent with reqwest. Path-style
-//! addressing, as MinIO and Garage serve it on a single endpoint. Only what checkpoints and
-//! setup need: bucket create, put (plain and multipart), get, head, list, delete.
+//! addressing, as MinIO and Garage serve it on a single endpoint. Only what checkpoints need:
+//! put (plain and multipart), get, head, list, delete.
 
 use std::time::Duration;
 
@@ -68,7 +68,12 @@ impl S3 {
     pub fn new(endpoint: &str, region: &str, access_key: &str, secret_key: &str) -> Result<S3, S3Error> {
         let endpoint = Url::parse(endpoint).map_err(|e| S3Error::Url(e.to_string()))?;
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(120)).build().map_err(|e| S3Error::Url(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| S3Error::Url(e.to_string()))?;
         Ok(S3 { endpoint, region: region.into(), credentials: Credentials::new(access_key, secret_key), http })
     }
 
@@ -84,14 +89,6 @@ impl S3 {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         Err(S3Error::Status { op, status, code: xml_field(&body, "Code"), message: xml_field(&body, "Message") })
-    }
-
-    /// Create a bucket.
-    pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
-        let b = self.bucket(bucket)?;
-        let url = b.create_bucket(&self.credentials).sign(SIGN_FOR);
-        self.send(format!("CREATE BUCKET {bucket}"), self.http.put(url).header("content-length", "0")).await?;
-        Ok(())
     }
 
     /// Upload an object in one request.
@@ -118,7 +115,8 @@ impl S3 {
             etags.push(etag);
         }
         let parts = etags.len();
-        let complete: CompleteMultipartUpload<'_, _> = b.complete_multipart_upload(Some(&self.credentials), key, &upload_id, etags.iter().map(String::as_str));
+        let complete: CompleteMultipartUpload<'_, _> =
+            b.complete_multipart_upload(Some(&self.credentials), key, &upload_id, etags.iter().map(String::as_str));
         let url = complete.sign(SIGN_FOR);
         self.send(format!("{op} complete"), self.http.post(url).body(complete.body())).await?;
         Ok(parts)

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::Api;
@@ -54,9 +53,4 @@ pub fn random(length: usize, alphabet: Alphabet) -> String {
         Alphabet::Alphanumeric => rand::rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect(),
         Alphabet::Hex => (0..length).map(|_| char::from_digit(rand::rng().random_range(0..16), 16).expect("below 16")).collect(),
     }
-}
-
-/// Decode a base64 Secret value (for tests and checkpoints that read Secrets as JSON).
-pub fn decode_b64(s: &str) -> Option<String> {
-    base64::engine::general_purpose::STANDARD.decode(s).ok().and_then(|b| String::from_utf8(b).ok())
 }

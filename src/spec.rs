@@ -93,8 +93,7 @@ impl Spec {
     pub fn build(file: Option<(&str, &str)>, profile: Option<Profile>, sets: &[String]) -> Result<Spec, SpecError> {
         let mut spec = Spec::default();
         if let Some((name, text)) = file {
-            let parsed: SpecFile = serde_saphyr::from_str(text)
-                .map_err(|source| SpecError::Parse { file: name.to_string(), source })?;
+            let parsed: SpecFile = serde_saphyr::from_str(text).map_err(|source| SpecError::Parse { file: name.to_string(), source })?;
             spec.profile = parsed.profile.unwrap_or_default();
             spec.phases = parsed.phases;
             for (key, value) in flatten(&parsed.parameters) {
@@ -105,9 +104,7 @@ impl Spec {
             spec.profile = p;
         }
         for arg in sets {
-            spec.overrides
-                .parse_set(arg)
-                .map_err(|source| SpecError::Parameter { file: "--set".into(), source })?;
+            spec.overrides.parse_set(arg).map_err(|source| SpecError::Parameter { file: "--set".into(), source })?;
         }
         Ok(spec)
     }

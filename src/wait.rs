@@ -76,11 +76,19 @@ pub fn readiness(obj: &DynamicObject, kind: &str, ready_condition_kinds: &[Strin
         }
         "StatefulSet" => {
             let (ready, updated) = (status("readyReplicas"), status("updatedReplicas"));
-            if observed && ready >= replicas && updated >= replicas { Readiness::Ready } else { pending(format!("{ready}/{replicas} replicas ready, {updated} updated")) }
+            if observed && ready >= replicas && updated >= replicas {
+                Readiness::Ready
+            } else {
+                pending(format!("{ready}/{replicas} replicas ready, {updated} updated"))
+            }
         }
         "DaemonSet" => {
             let (desired, ready, updated) = (status("desiredNumberScheduled"), status("numberReady"), status("updatedNumberScheduled"));
-            if observed && ready >= desired && updated >= desired { Readiness::Ready } else { pending(format!("{ready}/{desired} pods ready")) }
+            if observed && ready >= desired && updated >= desired {
+                Readiness::Ready
+            } else {
+                pending(format!("{ready}/{desired} pods ready"))
+            }
         }
         "Job" => match (condition(obj, "Complete"), condition(obj, "Failed")) {
             (Some(true), _) => Readiness::Ready,
@@ -114,10 +122,8 @@ fn condition_message(obj: &DynamicObject, kind: &str) -> String {
 /// # Errors
 /// A timeout or a failed Job, each explained object by object.
 pub async fn wait_ready(client: &Client, applied: &[Applied], ready_condition_kinds: &[String], budget: Duration) -> Result<(), WaitError> {
-    let waitable: Vec<&Applied> = applied
-        .iter()
-        .filter(|a| readiness(&a.object, &a.resource.kind, ready_condition_kinds) != Readiness::NotApplicable)
-        .collect();
+    let waitable: Vec<&Applied> =
+        applied.iter().filter(|a| readiness(&a.object, &a.resource.kind, ready_condition_kinds) != Readiness::NotApplicable).collect();
     let pending: Arc<Mutex<BTreeSet<usize>>> = Arc::new(Mutex::new((0..waitable.len()).collect()));
     let waits = waitable.iter().enumerate().map(|(i, a)| {
         let pending = pending.clone();
@@ -126,14 +132,13 @@ pub async fn wait_ready(client: &Client, applied: &[Applied], ready_condition_ki
             let kinds = ready_condition_kinds.to_vec();
             let done = move |o: Option<&DynamicObject>| o.is_some_and(|o| !matches!(readiness(o, &kind, &kinds), Readiness::Pending(_)));
             let name = a.object.metadata.name.clone().unwrap_or_default();
-            let last = await_condition(a.api(client), &name, done)
-                .await
-                .map_err(|source| WaitError::Watch { object: a.describe(), source })?;
-            if let Some(obj) = last {
-                if let Readiness::Failed(why) = readiness(&obj, &a.resource.kind, ready_condition_kinds) {
-                    let report = explain(client, a, &format!("failed: {why}")).await;
-                    return Err(WaitError::Failed { report });
-                }
+            let last =
+                await_condition(a.api(client), &name, done).await.map_err(|source| WaitError::Watch { object: a.describe(), source })?;
+            if let Some(obj) = last
+                && let Readiness::Failed(why) = readiness(&obj, &a.resource.kind, ready_condition_kinds)
+            {
+                let report = explain(client, a, &format!("failed: {why}")).await;
+                return Err(WaitError::Failed { report });
             }
             pending.lock().expect("no panics while holding the lock").remove(&i);
             Ok(())
@@ -184,7 +189,10 @@ mod tests {
     fn jobs_and_ready_conditions() {
         let failed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
             "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
-        assert_eq!(readiness(&obj(failed), "Job", &[]), Readiness::Failed("BackoffLimitExceeded Job has reached the specified backoff limit".into()));
+        assert_eq!(
+            readiness(&obj(failed), "Job", &[]),
+            Readiness::Failed("BackoffLimitExceeded Job has reached the specified backoff limit".into())
+        );
         let cr = json!({"apiVersion": "x.io/v1", "kind": "Thing", "metadata": {"name": "t"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
         assert_eq!(readiness(&obj(cr.clone()), "Thing", &["Thing".into()]), Readiness::Ready);
         assert_eq!(readiness(&obj(cr), "Thing", &[]), Readiness::NotApplicable);

@@ -24,7 +24,10 @@ fn every_image_has_an_explicit_version() {
             let name = image.rsplit('/').next().unwrap();
             let pinned = image.contains("@sha256:") || name.split_once(':').is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
             assert!(pinned, "{}: image {key} = {image} has no explicit version", addon.name);
-            assert!(!image.starts_with("docker.io/minio/") && !image.starts_with("minio/"), "{image}: MinIO's Docker Hub images were removed");
+            assert!(
+                !image.starts_with("docker.io/minio/") && !image.starts_with("minio/"),
+                "{image}: MinIO's Docker Hub images were removed"
+            );
         }
     }
 }
@@ -34,7 +37,12 @@ fn every_source_has_an_https_url_and_a_sha256() {
     for addon in catalog().addons.values() {
         for s in &addon.sources {
             assert!(s.url.starts_with("https://"), "{}: source {} url {}", addon.name, s.name, s.url);
-            assert!(s.sha256.len() == 64 && s.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{}: source {} sha256", addon.name, s.name);
+            assert!(
+                s.sha256.len() == 64 && s.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{}: source {} sha256",
+                addon.name,
+                s.name
+            );
             assert!(!s.mirror_path.is_empty());
         }
     }
@@ -84,10 +92,14 @@ fn every_template_renders_under_every_profile_and_every_container_is_sized() {
             let images: BTreeSet<&String> = catalog.addons[&addon].images.values().collect();
             for obj in &objects {
                 let Some(pod) = obj.pointer("/spec/template/spec") else { continue };
-                let containers = pod["containers"].as_array().into_iter().flatten().chain(pod["initContainers"].as_array().into_iter().flatten());
+                let containers =
+                    pod["containers"].as_array().into_iter().flatten().chain(pod["initContainers"].as_array().into_iter().flatten());
                 for c in containers {
                     let what = format!("{addon}/{}/{} under {}", obj["metadata"]["name"], c["name"], profile.name());
-                    assert!(c.pointer("/resources/requests/memory").is_some() && c.pointer("/resources/requests/cpu").is_some(), "{what}: no requests");
+                    assert!(
+                        c.pointer("/resources/requests/memory").is_some() && c.pointer("/resources/requests/cpu").is_some(),
+                        "{what}: no requests"
+                    );
                     assert!(c.pointer("/resources/limits/memory").is_some(), "{what}: no memory limit");
                     assert!(images.contains(&c["image"].as_str().unwrap().to_string()), "{what}: image not declared in addon.yaml");
                 }

@@ -40,7 +40,15 @@ async fn a_clusters_containers_are_found_by_label_and_removed_others_untouched()
     Command::new("tar").args(["-cf"]).arg(&tar).args(["-T", "/dev/null"]).status().unwrap();
     docker_cli(&["import", tar.to_str().unwrap(), "bigtop-test/empty:1"]);
     for node in ["control-plane", "worker"] {
-        docker_cli(&["create", "--name", &format!("{cluster}-{node}"), "--label", &format!("io.x-k8s.kind.cluster={cluster}"), "bigtop-test/empty:1", "/none"]);
+        docker_cli(&[
+            "create",
+            "--name",
+            &format!("{cluster}-{node}"),
+            "--label",
+            &format!("io.x-k8s.kind.cluster={cluster}"),
+            "bigtop-test/empty:1",
+            "/none",
+        ]);
     }
     let other = format!("{cluster}-other");
     docker_cli(&["create", "--name", &other, "--label", "io.x-k8s.kind.cluster=someone-else", "bigtop-test/empty:1", "/none"]);

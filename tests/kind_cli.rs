@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn kind_dir() -> PathBuf {
-    let dir = std::env::var_os("BIGTOP_TEST_KIND_BIN").map(PathBuf::from).expect("BIGTOP_TEST_KIND_BIN is not set: run `bash tests/env/test.sh` (it builds kind)");
+    let dir = std::env::var_os("BIGTOP_TEST_KIND_BIN")
+        .map(PathBuf::from)
+        .expect("BIGTOP_TEST_KIND_BIN is not set: run `bash tests/env/test.sh` (it builds kind)");
     assert!(dir.join("kind").exists(), "{} missing: run `bash tests/env/build-kind.sh`", dir.display());
     dir
 }
@@ -16,7 +18,13 @@ fn kind_dir() -> PathBuf {
 /// The CLI with the real kind first on PATH and a private kubeconfig and cache.
 fn bigtop(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     let path = format!("{}:{}", kind_dir().display(), std::env::var("PATH").unwrap_or_default());
-    Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(args).env("PATH", path).env("KUBECONFIG", kubeconfig).env("BIGTOP_K8S_CACHE", kubeconfig.with_extension("cache")).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+        .args(args)
+        .env("PATH", path)
+        .env("KUBECONFIG", kubeconfig)
+        .env("BIGTOP_K8S_CACHE", kubeconfig.with_extension("cache"))
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> (i32, String, String) {
@@ -75,7 +83,17 @@ fn an_existing_cluster_is_reused_never_clobbered_and_deletion_is_idempotent() {
     Command::new("tar").args(["-cf"]).arg(&tar).args(["-T", "/dev/null"]).status().unwrap();
     docker(&["import", tar.to_str().unwrap(), "bigtop-test/empty:1"]);
     let node = format!("{name}-control-plane");
-    docker(&["create", "--name", &node, "--label", &format!("io.x-k8s.kind.cluster={name}"), "--label", "io.x-k8s.kind.role=control-plane", "bigtop-test/empty:1", "/none"]);
+    docker(&[
+        "create",
+        "--name",
+        &node,
+        "--label",
+        &format!("io.x-k8s.kind.cluster={name}"),
+        "--label",
+        "io.x-k8s.kind.role=control-plane",
+        "bigtop-test/empty:1",
+        "/none",
+    ]);
 
     let (code, _, err) = text(&bigtop(&kc, &["create-cluster", "--name", &name, "--force"]));
     assert!(err.contains(&format!("kind cluster {name} exists: reusing it")), "{err}");

@@ -48,9 +48,15 @@ fn rendered_kind_configs_match_their_snapshots() {
 
 #[test]
 fn pod_subnet_is_canals_network() {
-    let mirror = std::env::var_os("BIGTOP_K8S_MIRROR").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"));
+    let mirror = std::env::var_os("BIGTOP_K8S_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"));
     let canal = std::fs::read_to_string(mirror.join("calico/v3.32.1/canal.yaml"))
         .expect("canal.yaml in the mirror directory (../shared/upstream or BIGTOP_K8S_MIRROR)");
-    let network = canal.lines().find_map(|l| l.trim().strip_prefix("\"Network\": \"")).and_then(|rest| rest.split('"').next()).expect("canal.yaml sets a flannel Network");
+    let network = canal
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"Network\": \""))
+        .and_then(|rest| rest.split('"').next())
+        .expect("canal.yaml sets a flannel Network");
     assert_eq!(NodeImages::embedded().pod_subnet, network);
 }

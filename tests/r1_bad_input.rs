@@ -53,7 +53,14 @@ fn unreachable_api_server_is_a_prerequisite_error() {
     let text = std::fs::read_to_string(kubeconfig()).unwrap().replace("https://127.0.0.1:6443", &format!("https://127.0.0.1:{port}"));
     std::fs::write(&kc, text).unwrap();
     let out = Run::from(
-        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["--kubeconfig"]).arg(&kc).args(["add-phase", "--catalog-dir"]).arg(repo().join("tests/fixtures/catalog")).arg("fixture").output().unwrap(),
+        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+            .args(["--kubeconfig"])
+            .arg(&kc)
+            .args(["add-phase", "--catalog-dir"])
+            .arg(repo().join("tests/fixtures/catalog"))
+            .arg("fixture")
+            .output()
+            .unwrap(),
     )
     .expect(3);
     assert!(out.stderr.contains(&format!("cannot reach the Kubernetes API at https://127.0.0.1:{port}")), "{}", out.stderr);
@@ -63,7 +70,10 @@ fn unreachable_api_server_is_a_prerequisite_error() {
 #[test]
 fn missing_kubeconfig_is_a_prerequisite_error() {
     let out = Run::from(
-        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["--kubeconfig", "/nonexistent/kubeconfig", "status"]).output().unwrap(),
+        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+            .args(["--kubeconfig", "/nonexistent/kubeconfig", "status"])
+            .output()
+            .unwrap(),
     )
     .expect(3);
     assert!(out.stderr.contains("no kubeconfig: /nonexistent/kubeconfig does not exist"), "{}", out.stderr);
@@ -78,7 +88,11 @@ fn missing_dependency_names_the_command() {
         remove(&["fixture"]);
     }
     let out = run(&["add-phase", "fixture-crd"]).expect(3);
-    assert!(out.stderr.contains("bigtop-k8s add-phase fixture` first, or `bigtop-k8s add-phase fixture-crd --with-deps`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bigtop-k8s add-phase fixture` first, or `bigtop-k8s add-phase fixture-crd --with-deps`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -94,7 +108,10 @@ fn doctor_passes_on_the_r1_cluster_and_fails_with_a_fix_when_unreachable() {
     assert!(checks[0]["detail"].as_str().unwrap().contains("v1.35.4"), "{}", checks[0]);
 
     let out = Run::from(
-        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["--kubeconfig", "/nonexistent/kubeconfig", "doctor"]).output().unwrap(),
+        std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+            .args(["--kubeconfig", "/nonexistent/kubeconfig", "doctor"])
+            .output()
+            .unwrap(),
     )
     .expect(3);
     assert!(out.stdout.contains("fail") && out.stdout.contains("pass --kubeconfig"), "{}", out.stdout);

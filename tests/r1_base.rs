@@ -17,7 +17,9 @@ async fn default_classes(client: &kube::Client) -> Vec<String> {
         .unwrap()
         .items
         .into_iter()
-        .filter(|s| s.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true"))
+        .filter(|s| {
+            s.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true")
+        })
         .filter_map(|s| s.metadata.name)
         .collect();
     names.sort();

@@ -40,11 +40,18 @@ async fn object_storage_installs_verifies_through_a_port_forward_reapplies_uncha
     assert_eq!(rendered_from_cluster(), objects);
 
     let endpoints = run(&["endpoints"]).expect(0).stdout;
-    assert!(endpoints.contains("minio/s3") && endpoints.contains("kubectl -n object-storage port-forward svc/minio 9000:9000"), "{endpoints}");
+    assert!(
+        endpoints.contains("minio/s3") && endpoints.contains("kubectl -n object-storage port-forward svc/minio 9000:9000"),
+        "{endpoints}"
+    );
 
     // Switching backends while installed is refused with the way out.
     let switch = run(&["add-phase", "object-storage", "--set", "object-storage.backend=garage"]).expect(2);
-    assert!(switch.stderr.contains("would leave its data behind") && switch.stderr.contains("remove-phase object-storage"), "{}", switch.stderr);
+    assert!(
+        switch.stderr.contains("would leave its data behind") && switch.stderr.contains("remove-phase object-storage"),
+        "{}",
+        switch.stderr
+    );
     unroute(&client, "object-storage").await;
 
     run(&["remove-phase", "object-storage"]).expect(0);

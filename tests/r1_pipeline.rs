@@ -102,7 +102,12 @@ async fn upstream_manifest_is_fetched_from_the_mirror_verified_and_applied() {
     std::fs::write(&path, b"tampered\n").unwrap();
     let cache = tempfile::tempdir().unwrap();
     let out = Run::from(
-        bigtop().env("BIGTOP_K8S_MIRROR", bad.path()).args(["add-phase", "fixture-upstream", "--no-verify"]).env("BIGTOP_K8S_CACHE", cache.path()).output().unwrap(),
+        bigtop()
+            .env("BIGTOP_K8S_MIRROR", bad.path())
+            .args(["add-phase", "fixture-upstream", "--no-verify"])
+            .env("BIGTOP_K8S_CACHE", cache.path())
+            .output()
+            .unwrap(),
     )
     .expect(3);
     assert!(out.stderr.contains("fb0d76e0833f37aebd6b5ceffe7452a72f2a3205d4813a907bf0fde169a26689"), "{}", out.stderr);
@@ -134,7 +139,11 @@ async fn http_checkpoint_passes_through_a_real_port_forward() {
     let out = run(&["add-phase", "fixture"]);
     unroute(&client, "fixture").await;
     let out = out.expect(0);
-    assert!(out.stdout.contains("checkpoint passed") && out.stdout.contains("bytes=5") && out.stdout.contains("status=200"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("checkpoint passed") && out.stdout.contains("bytes=5") && out.stdout.contains("status=200"),
+        "{}",
+        out.stdout
+    );
     remove(&["fixture"]);
 }
 
@@ -152,7 +161,8 @@ async fn endpoints_forward_holds_port_forwards_open_until_interrupted() {
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     let line = lines.next().unwrap().unwrap();
     let url = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap_or_else(|| panic!("{line}")).to_string();
-    let body = tokio::task::spawn_blocking(move || std::process::Command::new("curl").args(["-fsS", &url]).output().unwrap()).await.unwrap();
+    let body =
+        tokio::task::spawn_blocking(move || std::process::Command::new("curl").args(["-fsS", &url]).output().unwrap()).await.unwrap();
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     unroute(&client, "fixture").await;

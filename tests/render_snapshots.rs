@@ -28,5 +28,8 @@ fn rendered_addons_match_their_snapshots() {
             }
         }
     }
-    assert!(stale.is_empty(), "rendered output differs from (or lacks) its snapshot; review and run `BLESS=1 cargo test --test render_snapshots`: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "rendered output differs from (or lacks) its snapshot; review and run `BLESS=1 cargo test --test render_snapshots`: {stale:?}"
+    );
 }

@@ -80,16 +80,36 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
                  "ports": [{"containerPort": 8080}], "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]}})).await?;
     let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
     let running = await_condition(pods.clone(), "web", kube::runtime::conditions::is_pod_running());
-    tokio::time::timeout(STEP_TIMEOUT, running).await.map_err(|_| CheckpointError::Failed("pod web did not start".into()))?.map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let ip = pods.get("web").await.map_err(api("read pod web"))?.status.and_then(|s| s.pod_ip).ok_or_else(|| CheckpointError::Failed("pod web has no IP".into()))?;
+    tokio::time::timeout(STEP_TIMEOUT, running)
+        .await
+        .map_err(|_| CheckpointError::Failed("pod web did not start".into()))?
+        .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let ip = pods
+        .get("web")
+        .await
+        .map_err(api("read pod web"))?
+        .status
+        .and_then(|s| s.pod_ip)
+        .ok_or_else(|| CheckpointError::Failed("pod web has no IP".into()))?;
     let fetch = format!("wget -q -T 3 -O - http://{ip}:8080/");
-    job_output(c, "client-open", image, &fetch, true).await.map_err(|e| CheckpointError::Failed(format!("pod-to-pod traffic fails without any policy: {e}")))?;
-    apply(c, json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": NAMESPACE},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})).await?;
+    job_output(c, "client-open", image, &fetch, true)
+        .await
+        .map_err(|e| CheckpointError::Failed(format!("pod-to-pod traffic fails without any policy: {e}")))?;
+    apply(
+        c,
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": NAMESPACE},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+    )
+    .await?;
     if job_output(c, "client-denied", image, &fetch, false).await.is_ok() {
-        return Err(CheckpointError::Failed("a default-deny NetworkPolicy did not block pod-to-pod traffic: the CNI does not enforce policies".into()));
+        return Err(CheckpointError::Failed(
+            "a default-deny NetworkPolicy did not block pod-to-pod traffic: the CNI does not enforce policies".into(),
+        ));
     }
-    Api::<NetworkPolicy>::namespaced(c.clone(), NAMESPACE).delete("deny-all", &DeleteParams::default()).await.map_err(api("delete the policy"))?;
+    Api::<NetworkPolicy>::namespaced(c.clone(), NAMESPACE)
+        .delete("deny-all", &DeleteParams::default())
+        .await
+        .map_err(api("delete the policy"))?;
     job_output(c, "client-restored", image, &fetch, true)
         .await
         .map_err(|e| CheckpointError::Failed(format!("traffic did not come back after removing the policy: {e}")))?;
@@ -107,19 +127,39 @@ async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, exp
         pod["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
     }
     let backoff = if expect_success { 2 } else { 0 };
-    apply(c, json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()},
-        "spec": {"backoffLimit": backoff, "template": {"metadata": {"labels": {"bigtop.apache.org/checkpoint": name}}, "spec": pod}}})).await?;
+    apply(
+        c,
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()},
+        "spec": {"backoffLimit": backoff, "template": {"metadata": {"labels": {"bigtop.apache.org/checkpoint": name}}, "spec": pod}}}),
+    )
+    .await?;
     let jobs: Api<Job> = Api::namespaced(c.clone(), NAMESPACE);
     let finished = |j: Option<&Job>| {
-        j.and_then(|j| j.status.as_ref()).and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
+        j.and_then(|j| j.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
     };
     let done = tokio::time::timeout(STEP_TIMEOUT, await_condition(jobs.clone(), name, finished))
         .await
-        .map_err(|_| CheckpointError::Failed(format!("Job {NAMESPACE}/{name} did not finish within {}s (is the PVC Pending? `kubectl -n {NAMESPACE} describe pvc,pod`)", STEP_TIMEOUT.as_secs())))?
+        .map_err(|_| {
+            CheckpointError::Failed(format!(
+                "Job {NAMESPACE}/{name} did not finish within {}s (is the PVC Pending? `kubectl -n {NAMESPACE} describe pvc,pod`)",
+                STEP_TIMEOUT.as_secs()
+            ))
+        })?
         .map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let complete = done.and_then(|j| j.status).and_then(|s| s.conditions).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
+    let complete = done
+        .and_then(|j| j.status)
+        .and_then(|s| s.conditions)
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
     let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
-    let pod = pods.list(&ListParams::default().labels(&format!("bigtop.apache.org/checkpoint={name}"))).await.map_err(api("list checkpoint pods"))?.items.into_iter().next();
+    let pod = pods
+        .list(&ListParams::default().labels(&format!("bigtop.apache.org/checkpoint={name}")))
+        .await
+        .map_err(api("list checkpoint pods"))?
+        .items
+        .into_iter()
+        .next();
     let logs = match pod.and_then(|p| p.metadata.name) {
         Some(p) => pods.logs(&p, &LogParams::default()).await.map_err(api("read checkpoint logs"))?,
         None => String::new(),
@@ -136,7 +176,10 @@ async fn apply(c: &kube::Client, obj: Value) -> Result<(), CheckpointError> {
         _ => Api::all_with(c.clone(), &ar),
     };
     // force: these throwaway objects are ours alone.
-    target.patch(&name, &PatchParams::apply(crate::apply::FIELD_MANAGER).force(), &Patch::Apply(&obj)).await.map_err(api(&format!("apply {} {name}", gvk.kind)))?;
+    target
+        .patch(&name, &PatchParams::apply(crate::apply::FIELD_MANAGER).force(), &Patch::Apply(&obj))
+        .await
+        .map_err(api(&format!("apply {} {name}", gvk.kind)))?;
     Ok(())
 }
 

@@ -98,7 +98,8 @@ pub async fn forward(client: &Client, namespace: &str, service: &str, port: u16,
         source,
     })?;
     drop(probe);
-    let listener = TcpListener::bind(("127.0.0.1", local_port)).await.map_err(|source| ForwardError::Listen { port: local_port, source })?;
+    let listener =
+        TcpListener::bind(("127.0.0.1", local_port)).await.map_err(|source| ForwardError::Listen { port: local_port, source })?;
     let local = listener.local_addr().map_err(|source| ForwardError::Listen { port: local_port, source })?;
     let target = pod.clone();
     let task = tokio::spawn(async move {
@@ -160,9 +161,5 @@ fn is_ready(pod: &Pod) -> bool {
 
 fn named_port(pod: &Pod, name: &str) -> Option<u16> {
     let containers = &pod.spec.as_ref()?.containers;
-    containers
-        .iter()
-        .flat_map(|c| c.ports.iter().flatten())
-        .find(|p| p.name.as_deref() == Some(name))
-        .map(|p| p.container_port as u16)
+    containers.iter().flat_map(|c| c.ports.iter().flatten()).find(|p| p.name.as_deref() == Some(name)).map(|p| p.container_port as u16)
 }

@@ -2,8 +2,8 @@
 //! evidence (bytes, hashes, latencies). Each kind is one module; `addon.yaml` picks the kind
 //! and its settings.
 
-pub mod forward;
 mod base;
+pub mod forward;
 mod http;
 pub mod s3;
 

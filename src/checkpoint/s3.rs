@@ -52,7 +52,8 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
     let region = s.str("region")?;
     let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.str("service")?, s.port("port")?, 0).await?;
     let endpoint = format!("http://{}", fwd.local);
-    let mut evidence = roundtrip(&Target { endpoint: &endpoint, region: &region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
+    let mut evidence =
+        roundtrip(&Target { endpoint: &endpoint, region: &region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
     evidence.insert("pod".into(), json!(fwd.pod));
     Ok(evidence)
 }
@@ -65,9 +66,16 @@ async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, Checkpo
     let ns = &ctx.addon.namespace;
     let secret_ref = format!("{ns}/{secret}");
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let found = api.get(secret).await.map_err(|e| CheckpointError::Failed(format!("cannot read Secret {secret_ref}: {}", crate::apply::error_text(&e))))?;
+    let found = api
+        .get(secret)
+        .await
+        .map_err(|e| CheckpointError::Failed(format!("cannot read Secret {secret_ref}: {}", crate::apply::error_text(&e))))?;
     let data = found.data.unwrap_or_default();
-    let field = |k: &str| data.get(k).and_then(|v| String::from_utf8(v.0.clone()).ok()).ok_or_else(|| CheckpointError::Failed(format!("Secret {secret_ref} has no key {k}")));
+    let field = |k: &str| {
+        data.get(k)
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+            .ok_or_else(|| CheckpointError::Failed(format!("Secret {secret_ref} has no key {k}")))
+    };
     Ok(ServiceKey { access_key: field("access-key")?, secret_key: field("secret-key")?, secret_ref })
 }
 
@@ -130,7 +138,10 @@ async fn narrowing(s3: &S3, t: &Target<'_>, prefix: &str) -> Result<(), Checkpoi
         Err(e) => Err(CheckpointError::Failed(format!("writing outside the key's buckets failed for another reason: {e}"))),
         Ok(()) => {
             let _ = s3.delete(t.forbidden, &key).await;
-            Err(CheckpointError::Failed(format!("the key of {} may write to bucket {}: its permissions are too wide", t.key.secret_ref, t.forbidden)))
+            Err(CheckpointError::Failed(format!(
+                "the key of {} may write to bucket {}: its permissions are too wide",
+                t.key.secret_ref, t.forbidden
+            )))
         }
     }
 }
@@ -153,4 +164,3 @@ fn random_bytes(n: usize) -> Vec<u8> {
     rand::rng().fill_bytes(&mut v);
     v
 }
-

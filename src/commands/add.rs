@@ -79,13 +79,20 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     for p in &planned {
         let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
         if args.dry_run {
-            outcomes.push(PhaseOutcome { phase: p.phase.clone(), addons: p.addons.clone(), objects: rendered.objects.len(), checkpoint: None });
+            outcomes.push(PhaseOutcome {
+                phase: p.phase.clone(),
+                addons: p.addons.clone(),
+                objects: rendered.objects.len(),
+                checkpoint: None,
+            });
             continue;
         }
         let installer = match &mut installer {
             Some(i) => i,
             None => {
-                let applier = Applier::new(cluster.client.clone()).await.map_err(|e| Error::failure("cannot read the server's API resources").with_source(e))?;
+                let applier = Applier::new(cluster.client.clone())
+                    .await
+                    .map_err(|e| Error::failure("cannot read the server's API resources").with_source(e))?;
                 let (catalog, cluster, resolved) = (&catalog, &cluster, &resolved);
                 installer.insert(Installer { g, catalog, cluster, resolved, profile: spec.profile, verify: args.verify, applier })
             }
@@ -155,7 +162,8 @@ impl Installer<'_> {
         step.done(format!("{} objects", applied.len()));
 
         let step = g.progress.start(format!("wait for {phase}"));
-        let ready_kinds: Vec<String> = rendered.planned.addons.iter().flat_map(|a| catalog.addons[a].ready_condition_kinds.clone()).collect();
+        let ready_kinds: Vec<String> =
+            rendered.planned.addons.iter().flat_map(|a| catalog.addons[a].ready_condition_kinds.clone()).collect();
         wait_ready(client, &applied, &ready_kinds, g.timeout).await.map_err(|e| wait_error(phase, e))?;
         step.done("ready");
 
@@ -182,12 +190,23 @@ impl Installer<'_> {
                 return Err(e);
             }
         }
-        Ok(PhaseOutcome { phase: phase.clone(), addons: rendered.planned.addons.clone(), objects: applied.len(), checkpoint: record.checkpoint })
+        Ok(PhaseOutcome {
+            phase: phase.clone(),
+            addons: rendered.planned.addons.clone(),
+            objects: applied.len(),
+            checkpoint: record.checkpoint,
+        })
     }
 }
 
 /// Run each addon's setup (idempotent), in install order.
-async fn run_setups(g: &Globals, catalog: &Catalog, cluster: &Cluster, planned: &plan::PlannedPhase, params: &BTreeMap<String, serde_json::Value>) -> Result<(), Error> {
+async fn run_setups(
+    g: &Globals,
+    catalog: &Catalog,
+    cluster: &Cluster,
+    planned: &plan::PlannedPhase,
+    params: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), Error> {
     let phase = catalog.phase(&planned.phase).expect("planned phases are in the catalog");
     for name in &planned.addons {
         let addon = &catalog.addons[name];
@@ -216,10 +235,7 @@ fn wait_error(phase: &str, e: WaitError) -> Error {
 
 /// The parameters that shape a phase: its choice and its addons' parameters.
 fn phase_params<'a>(resolved: &'a Resolved, addons: &[String], phase: &str) -> BTreeMap<&'a String, &'a serde_json::Value> {
-    resolved
-        .iter()
-        .filter(|(k, _)| k.starts_with(&format!("{phase}.")) || addons.iter().any(|a| k.starts_with(&format!("{a}."))))
-        .collect()
+    resolved.iter().filter(|(k, _)| k.starts_with(&format!("{phase}.")) || addons.iter().any(|a| k.starts_with(&format!("{a}.")))).collect()
 }
 
 /// Human summary of `add-phase`.

@@ -73,7 +73,8 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     };
     let g = Globals { target: target.clone(), ..g.clone() };
     let spec = with_detected_cni(&g, args).await?;
-    let phases = add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: args.verify }).await?;
+    let phases =
+        add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: args.verify }).await?;
     Ok(Created { cluster, reused, context: target.context, phases, endpoints: Vec::new() })
 }
 
@@ -101,7 +102,9 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
     let cluster = connect(&g.target).await?;
     let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
     let list = nodes.list(&Default::default()).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
-    let ready = |n: &k8s_openapi::api::core::v1::Node| n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let ready = |n: &k8s_openapi::api::core::v1::Node| {
+        n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
     if !list.items.is_empty() && list.items.iter().all(ready) {
         g.progress.note("every node is Ready, so the cluster has a CNI: keeping it (base.cni=none; override with --set base.cni=canal)");
         spec.sets.push("base.cni=none".into());
@@ -114,26 +117,34 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
 async fn create_kind(g: &Globals, args: &CreateArgs) -> Result<(String, bool), Error> {
     let images = NodeImages::embedded();
     let certs_dir = args.kind.mirror.as_ref().map(|_| cache_dir().join("kind").join(&args.kind.name).join("certs.d"));
-    let config = render_config(&args.kind, &images, certs_dir.as_deref()).map_err(|e| Error::usage("invalid cluster settings").with_source(e))?;
+    let config =
+        render_config(&args.kind, &images, certs_dir.as_deref()).map_err(|e| Error::usage("invalid cluster settings").with_source(e))?;
     preflight(g, args).await?;
     let kind = locate_kind(g, &images).await?;
     let context = format!("kind-{}", args.kind.name);
     let existing = kind.clusters().await.map_err(kind_error)?;
     if existing.contains(&args.kind.name) {
-        g.progress.note(&format!("kind cluster {} exists: reusing it (delete it first with `bigtop-k8s delete-cluster --name {}` to start over)", args.kind.name, args.kind.name));
+        g.progress.note(&format!(
+            "kind cluster {} exists: reusing it (delete it first with `bigtop-k8s delete-cluster --name {}` to start over)",
+            args.kind.name, args.kind.name
+        ));
         return Ok((context, true));
     }
     if let (Some(dir), Some(mirror)) = (&certs_dir, &args.kind.mirror) {
         write_mirror_hosts(dir, mirror)?;
     }
     let step = g.progress.start(format!("create kind cluster {}", args.kind.name));
-    kind.run(&["create", "cluster", "--name", &args.kind.name, "--config", "-", "--wait", "0s"], Some(&config)).await.map_err(kind_error)?;
+    kind.run(&["create", "cluster", "--name", &args.kind.name, "--config", "-", "--wait", "0s"], Some(&config))
+        .await
+        .map_err(kind_error)?;
     step.done(format!("context {context}"));
     Ok((context, false))
 }
 
 async fn preflight(g: &Globals, args: &CreateArgs) -> Result<(), Error> {
-    let docker = crate::docker::connect().await.map_err(|e| Error::prerequisite("Docker is needed to create a Kind cluster").with_source(e).with_hint("start Docker, then `bigtop-k8s doctor`"))?;
+    let docker = crate::docker::connect().await.map_err(|e| {
+        Error::prerequisite("Docker is needed to create a Kind cluster").with_source(e).with_hint("start Docker, then `bigtop-k8s doctor`")
+    })?;
     let facts = crate::docker::facts(&docker).await.map_err(|e| Error::prerequisite("cannot read Docker's facts").with_source(e))?;
     let catalog = g.catalog()?;
     let profile = args.spec.profile.unwrap_or_default();
@@ -151,13 +162,16 @@ async fn preflight(g: &Globals, args: &CreateArgs) -> Result<(), Error> {
     if failed.is_empty() || args.preflight == Preflight::Ignore {
         return Ok(());
     }
-    Err(Error::prerequisite(format!("preflight failed: {}", failed.join("; "))).with_hint("fix the above (`bigtop-k8s doctor` lists every check), or pass --force"))
+    Err(Error::prerequisite(format!("preflight failed: {}", failed.join("; ")))
+        .with_hint("fix the above (`bigtop-k8s doctor` lists every check), or pass --force"))
 }
 
 async fn locate_kind(g: &Globals, images: &NodeImages) -> Result<Kind, Error> {
-    kind_binary::locate(&images.kind_version, &cache_dir(), g.mirror.as_deref())
-        .await
-        .map_err(|e| Error::prerequisite("kind is not available").with_source(e).with_hint(format!("install kind {} on PATH, or allow the download", images.kind_version)))
+    kind_binary::locate(&images.kind_version, &cache_dir(), g.mirror.as_deref()).await.map_err(|e| {
+        Error::prerequisite("kind is not available")
+            .with_source(e)
+            .with_hint(format!("install kind {} on PATH, or allow the download", images.kind_version))
+    })
 }
 
 fn write_mirror_hosts(dir: &std::path::Path, mirror: &str) -> Result<(), Error> {
@@ -204,9 +218,14 @@ pub async fn delete(g: &Globals, name: &str) -> Result<Deleted, Error> {
         kind.run(&["delete", "cluster", "--name", name], None).await.map_err(kind_error)?;
         step.done("");
     }
-    let docker = crate::docker::connect().await.map_err(|e| Error::prerequisite("Docker is needed to delete a Kind cluster").with_source(e))?;
-    let leftover_containers = crate::docker::remove_cluster_containers(&docker, name).await.map_err(|e| Error::failure("cannot remove leftover containers").with_source(e))?;
-    let removed_kind_network = crate::docker::remove_kind_network_if_unused(&docker).await.map_err(|e| Error::failure("cannot remove the kind network").with_source(e))?;
+    let docker =
+        crate::docker::connect().await.map_err(|e| Error::prerequisite("Docker is needed to delete a Kind cluster").with_source(e))?;
+    let leftover_containers = crate::docker::remove_cluster_containers(&docker, name)
+        .await
+        .map_err(|e| Error::failure("cannot remove leftover containers").with_source(e))?;
+    let removed_kind_network = crate::docker::remove_kind_network_if_unused(&docker)
+        .await
+        .map_err(|e| Error::failure("cannot remove the kind network").with_source(e))?;
     Ok(Deleted { cluster: name.into(), existed, leftover_containers, removed_kind_network, context: format!("kind-{name}") })
 }
 

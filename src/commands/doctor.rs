@@ -28,7 +28,14 @@ async fn docker(g: &Globals, profile: Profile) -> Vec<Check> {
     let docker = match crate::docker::connect().await {
         Ok(d) => d,
         // Without Docker only Kind is out of reach; an existing cluster still works.
-        Err(e) => return vec![check("docker engine", Verdict::Warn, e.to_string(), "needed for create-cluster (Kind); not for existing clusters")],
+        Err(e) => {
+            return vec![check(
+                "docker engine",
+                Verdict::Warn,
+                e.to_string(),
+                "needed for create-cluster (Kind); not for existing clusters",
+            )];
+        }
     };
     let facts = match crate::docker::facts(&docker).await {
         Ok(f) => f,
@@ -66,10 +73,17 @@ async fn kubernetes(g: &Globals) -> Vec<Check> {
 async fn permissions(client: &Client) -> Check {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let mut missing = Vec::new();
-    for (group, resource) in [("apiextensions.k8s.io", "customresourcedefinitions"), ("", "namespaces"), ("rbac.authorization.k8s.io", "clusterroles")] {
+    for (group, resource) in
+        [("apiextensions.k8s.io", "customresourcedefinitions"), ("", "namespaces"), ("rbac.authorization.k8s.io", "clusterroles")]
+    {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes { group: Some(group.into()), resource: Some(resource.into()), verb: Some("create".into()), ..Default::default() }),
+                resource_attributes: Some(ResourceAttributes {
+                    group: Some(group.into()),
+                    resource: Some(resource.into()),
+                    verb: Some("create".into()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             ..Default::default()
@@ -95,7 +109,12 @@ async fn nodes(client: &Client) -> Check {
     };
     let ready = list
         .iter()
-        .filter(|n| n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+        .filter(|n| {
+            n.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
         .count();
     match (list.len(), ready) {
         (0, _) => check("nodes", Verdict::Fail, "the cluster has no nodes", "add nodes, or create a cluster"),
@@ -112,18 +131,31 @@ async fn default_storage_class(client: &Client) -> Check {
     let defaults: Vec<String> = list
         .items
         .iter()
-        .filter(|s| s.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true"))
+        .filter(|s| {
+            s.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true")
+        })
         .filter_map(|s| s.metadata.name.clone())
         .collect();
     match defaults.len() {
-        0 => check("default storage class", Verdict::Warn, "none: PVCs of stateful phases will stay Pending", "mark one default: kubectl annotate storageclass <name> storageclass.kubernetes.io/is-default-class=true"),
+        0 => check(
+            "default storage class",
+            Verdict::Warn,
+            "none: PVCs of stateful phases will stay Pending",
+            "mark one default: kubectl annotate storageclass <name> storageclass.kubernetes.io/is-default-class=true",
+        ),
         1 => check("default storage class", Verdict::Pass, defaults[0].clone(), ""),
-        _ => check("default storage class", Verdict::Warn, format!("several defaults: {}", defaults.join(", ")), "keep exactly one default StorageClass"),
+        _ => check(
+            "default storage class",
+            Verdict::Warn,
+            format!("several defaults: {}", defaults.join(", ")),
+            "keep exactly one default StorageClass",
+        ),
     }
 }
 
 /// Checks as a table.
 pub fn text(checks: &Vec<Check>) -> String {
-    let rows: Vec<Vec<String>> = checks.iter().map(|c| vec![format!("{:?}", c.verdict).to_lowercase(), c.name.clone(), c.detail.clone(), c.fix.clone()]).collect();
+    let rows: Vec<Vec<String>> =
+        checks.iter().map(|c| vec![format!("{:?}", c.verdict).to_lowercase(), c.name.clone(), c.detail.clone(), c.fix.clone()]).collect();
     table(&["RESULT", "CHECK", "FOUND", "FIX"], &rows)
 }

@@ -59,7 +59,8 @@ pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
 /// cluster whose Service addresses this machine cannot route.
 pub async fn forward_until_interrupted(g: &Globals, endpoints: &[EndpointInfo]) -> Result<(), Error> {
     if endpoints.is_empty() {
-        return Err(Error::prerequisite("no endpoints to forward: no installed phase exposes a service").with_hint("bigtop-k8s add-phase object-storage"));
+        return Err(Error::prerequisite("no endpoints to forward: no installed phase exposes a service")
+            .with_hint("bigtop-k8s add-phase object-storage"));
     }
     let catalog = g.catalog()?;
     let cluster = connect(&g.target).await?;

@@ -114,9 +114,10 @@ pub async fn render_phase(
         let mut fetched = crate::render::Fetched::new();
         for source in &addon.sources {
             let bytes = fetcher.fetch(source).await.map_err(|e| {
-                Error::prerequisite(format!("cannot fetch {} for addon {name}", source.name))
-                    .with_source(e)
-                    .with_hint(format!("for offline use put the file under a mirror directory and pass --mirror (or {})", crate::fetch::MIRROR_ENV))
+                Error::prerequisite(format!("cannot fetch {} for addon {name}", source.name)).with_source(e).with_hint(format!(
+                    "for offline use put the file under a mirror directory and pass --mirror (or {})",
+                    crate::fetch::MIRROR_ENV
+                ))
             })?;
             fetched.insert(source.name.clone(), bytes);
         }

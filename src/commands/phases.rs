@@ -65,7 +65,8 @@ pub struct CatalogInfo {
 /// Describe the catalog under `profile`.
 pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
     let catalog = g.catalog()?;
-    let resolved = params::resolve(&catalog, profile, &Default::default()).map_err(|e| Error::failure("catalog defaults are invalid").with_source(e))?;
+    let resolved = params::resolve(&catalog, profile, &Default::default())
+        .map_err(|e| Error::failure("catalog defaults are invalid").with_source(e))?;
     let mut phases = Vec::new();
     for def in &catalog.phases {
         let addons = selected_addons(def, &resolved);
@@ -74,14 +75,32 @@ pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
             .iter()
             .map(|a| {
                 let addon = &catalog.addons[a];
-                AddonInfo { name: a.clone(), version: addon.version.clone(), images: addon.images.values().cloned().collect(), notice: addon.notice.clone() }
+                AddonInfo {
+                    name: a.clone(),
+                    version: addon.version.clone(),
+                    images: addon.images.values().cloned().collect(),
+                    notice: addon.notice.clone(),
+                }
             })
             .collect();
-        phases.push(PhaseInfo { name: def.name.clone(), description: def.description.clone(), depends: def.depends.clone(), default: def.default, addons, requests });
+        phases.push(PhaseInfo {
+            name: def.name.clone(),
+            description: def.description.clone(),
+            depends: def.depends.clone(),
+            default: def.default,
+            addons,
+            requests,
+        });
     }
     let default_stack = phases.iter().filter(|p| p.default).map(|p| p.requests).fold(Requests::default(), |a, b| a + b);
     let parameters = params::declared(&catalog).into_iter().map(|(k, d)| (k.clone(), (resolved[&k].clone(), d.help))).collect();
-    Ok(CatalogInfo { profile: profile.name().into(), phases, parameters, default_stack, budget: catalog.budgets.get(profile.name()).cloned() })
+    Ok(CatalogInfo {
+        profile: profile.name().into(),
+        phases,
+        parameters,
+        default_stack,
+        budget: catalog.budgets.get(profile.name()).cloned(),
+    })
 }
 
 /// Requests of a phase's own templates (upstream manifests are not counted).

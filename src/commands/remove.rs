@@ -51,8 +51,14 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
     for phase in phases {
         let step = g.progress.start(format!("remove {phase}"));
         let objects = crate::remove::remove_phase(&cluster.client, phase, g.timeout).await.map_err(|e| {
-            let exit = if matches!(e, crate::remove::RemoveError::Timeout { .. }) { crate::error::Exit::Timeout } else { crate::error::Exit::Failure };
-            Error::new(exit, format!("cannot remove phase {phase}")).with_source(e).with_hint(format!("re-run `bigtop-k8s remove-phase {phase}`; objects with finalizers need their controller running"))
+            let exit = if matches!(e, crate::remove::RemoveError::Timeout { .. }) {
+                crate::error::Exit::Timeout
+            } else {
+                crate::error::Exit::Failure
+            };
+            Error::new(exit, format!("cannot remove phase {phase}"))
+                .with_source(e)
+                .with_hint(format!("re-run `bigtop-k8s remove-phase {phase}`; objects with finalizers need their controller running"))
         })?;
         state::forget(&cluster.client, phase).await.map_err(state_error)?;
         step.done(format!("{objects} objects deleted"));

@@ -11,7 +11,12 @@ use crate::error::Error;
 use crate::plan::{PlannedPhase, check_names, selected_addons};
 
 /// Render `phases`; returns (phase, objects) pairs.
-pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs, out_dir: Option<&PathBuf>) -> Result<Vec<(String, Vec<Value>)>, Error> {
+pub async fn run(
+    g: &Globals,
+    phases: &[String],
+    spec_args: &SpecArgs,
+    out_dir: Option<&PathBuf>,
+) -> Result<Vec<(String, Vec<Value>)>, Error> {
     let catalog = g.catalog()?;
     let (spec, resolved) = load_spec(&catalog, spec_args)?;
     let names: Vec<String> = if phases.is_empty() { spec.phases.clone() } else { phases.to_vec() };

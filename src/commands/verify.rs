@@ -51,16 +51,22 @@ pub async fn run(g: &Globals, phases: &[String]) -> Result<Vec<Verified>, Error>
 
 /// Run every checkpoint of a phase's addons. Returns the record to store and, on failure, the
 /// error to report (exit code 4).
-pub async fn checkpoint_phase(g: &Globals, catalog: &Catalog, cluster: &Cluster, phase: &str, record: &PhaseRecord) -> (CheckpointRecord, Option<Error>) {
+pub async fn checkpoint_phase(
+    g: &Globals,
+    catalog: &Catalog,
+    cluster: &Cluster,
+    phase: &str,
+    record: &PhaseRecord,
+) -> (CheckpointRecord, Option<Error>) {
     let mut evidence = BTreeMap::new();
     for name in record.addons.keys() {
         let Some(addon) = catalog.addons.get(name) else { continue };
         let Some(def) = &addon.checkpoint else { continue };
         let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind));
         let ctx = Context { client: &cluster.client, addon, params: &record.parameters };
-        let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&ctx)).await.unwrap_or_else(|_| {
-            Err(checkpoint::CheckpointError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs())))
-        });
+        let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&ctx))
+            .await
+            .unwrap_or_else(|_| Err(checkpoint::CheckpointError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))));
         match outcome {
             Ok(found) => {
                 step.done(evidence_line(&found));

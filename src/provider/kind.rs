@@ -117,10 +117,10 @@ pub fn render_config(spec: &KindSpec, images: &NodeImages, certs_dir: Option<&Pa
     if spec.workers > MAX_WORKERS {
         return Err(KindConfigError::TooManyWorkers(spec.workers));
     }
-    if let Some(m) = &spec.mirror {
-        if !(m.starts_with("http://") || m.starts_with("https://")) {
-            return Err(KindConfigError::InvalidMirror(m.clone()));
-        }
+    if let Some(m) = &spec.mirror
+        && !(m.starts_with("http://") || m.starts_with("https://"))
+    {
+        return Err(KindConfigError::InvalidMirror(m.clone()));
     }
     let image = node_image(images, spec.kubernetes.as_deref())?;
     let certs_dir = spec.mirror.as_ref().and(certs_dir).map(|p| p.display().to_string());

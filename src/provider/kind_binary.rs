@@ -61,10 +61,11 @@ pub fn compatible(version_output: &str, wanted: &str) -> bool {
 
 /// Find or fetch kind `version`: PATH, then the cache, then the mirror directory, then GitHub.
 pub async fn locate(version: &str, cache: &Path, mirror: Option<&Path>) -> Result<Kind, KindError> {
-    if let Ok(out) = tokio::process::Command::new("kind").arg("version").output().await {
-        if out.status.success() && compatible(&String::from_utf8_lossy(&out.stdout), version) {
-            return Ok(Kind { path: PathBuf::from("kind") });
-        }
+    if let Ok(out) = tokio::process::Command::new("kind").arg("version").output().await
+        && out.status.success()
+        && compatible(&String::from_utf8_lossy(&out.stdout), version)
+    {
+        return Ok(Kind { path: PathBuf::from("kind") });
     }
     let cached = cache.join("kind").join(version).join("kind");
     if cached.exists() {
@@ -86,7 +87,9 @@ pub async fn locate(version: &str, cache: &Path, mirror: Option<&Path>) -> Resul
     let published = String::from_utf8_lossy(&sums).split_whitespace().next().unwrap_or_default().to_lowercase();
     let actual = sha256(&binary);
     if published != actual {
-        return Err(unavailable(format!("checksum mismatch for {asset}: the published .sha256sum says {published}, the download is {actual}")));
+        return Err(unavailable(format!(
+            "checksum mismatch for {asset}: the published .sha256sum says {published}, the download is {actual}"
+        )));
     }
     install(&cached, &binary).map_err(|e| unavailable(format!("cannot write {}: {e}", cached.display())))?;
     Ok(Kind { path: cached })
@@ -122,7 +125,11 @@ impl Kind {
             .spawn()
             .map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
         if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            input.write_all(text.as_bytes()).await.map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
+            input.write_all(text.as_bytes()).await.map_err(|e| KindError::Command {
+                argv: argv.clone(),
+                code: -1,
+                output: e.to_string(),
+            })?;
         }
         let out = child.wait_with_output().await.map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
         if out.status.success() {

@@ -38,7 +38,13 @@ pub struct Desired {
 
 /// Build the desired state from the phase data (`services` with bucket roles), the phase's
 /// `<role>-bucket` parameters and the keys read from Secrets. Pure.
-pub fn desired(data: &Value, params: &BTreeMap<String, Value>, phase: &str, capacity: u64, keys: &BTreeMap<String, (String, String)>) -> Result<Desired, SetupError> {
+pub fn desired(
+    data: &Value,
+    params: &BTreeMap<String, Value>,
+    phase: &str,
+    capacity: u64,
+    keys: &BTreeMap<String, (String, String)>,
+) -> Result<Desired, SetupError> {
     let bucket = |role: &str| {
         let key = format!("{phase}.{role}-bucket");
         params.get(&key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| SetupError::Missing(format!("parameter {key}")))
@@ -76,7 +82,12 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
         keys.insert(name, pair);
     }
     let storage_key = format!("{}.storage", ctx.addon.name);
-    let capacity = ctx.params.get(&storage_key).and_then(Value::as_str).and_then(crate::params::quantity_bytes).ok_or_else(|| SetupError::Missing(storage_key))?;
+    let capacity = ctx
+        .params
+        .get(&storage_key)
+        .and_then(Value::as_str)
+        .and_then(crate::params::quantity_bytes)
+        .ok_or_else(|| SetupError::Missing(storage_key))?;
     let want = desired(&ctx.phase.data, ctx.params, &ctx.phase.name, capacity, &keys)?;
     let service = s.str("service").map_err(|_| setting("service"))?;
     let fwd = forward::forward(ctx.client, ns, &service, s.port("port").map_err(|_| setting("port"))?, 0).await?;
@@ -95,7 +106,11 @@ impl Admin {
     /// A client for `base` (e.g. `http://127.0.0.1:3903`) with a bearer `token`.
     pub fn new(base: &str, token: &str) -> Result<Admin, SetupError> {
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().map_err(|e| SetupError::Failed(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SetupError::Failed(e.to_string()))?;
         Ok(Admin { base: base.trim_end_matches('/').into(), token: token.into(), http })
     }
 
@@ -106,13 +121,17 @@ impl Admin {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
-        let resp = req.send().await.map_err(|e| SetupError::Failed(format!("{endpoint}: no answer from the Garage admin API: {}", crate::cluster::root_cause(&e))))?;
+        let resp = req.send().await.map_err(|e| {
+            SetupError::Failed(format!("{endpoint}: no answer from the Garage admin API: {}", crate::cluster::root_cause(&e)))
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         match status {
             200..=299 => Ok(Some(serde_json::from_str(&text).unwrap_or(Value::Null))),
             404 => Ok(None),
-            403 | 401 => Err(SetupError::Failed(format!("{endpoint}: the admin token was refused (HTTP {status}): check Secret garage-admin"))),
+            403 | 401 => {
+                Err(SetupError::Failed(format!("{endpoint}: the admin token was refused (HTTP {status}): check Secret garage-admin")))
+            }
             _ => Err(SetupError::Failed(format!("{endpoint} answered HTTP {status}: {}", text.trim()))),
         }
     }
@@ -153,7 +172,8 @@ pub async fn apply(admin: &Admin, want: &Desired) -> Result<Vec<String>, SetupEr
     for key in &want.keys {
         for (bucket, (read, write)) in &key.buckets {
             let id = ids.get(bucket).ok_or_else(|| SetupError::Missing(format!("bucket {bucket}")))?;
-            let body = json!({"bucketId": id, "accessKeyId": key.access_key, "permissions": {"read": read, "write": write, "owner": false}});
+            let body =
+                json!({"bucketId": id, "accessKeyId": key.access_key, "permissions": {"read": read, "write": write, "owner": false}});
             admin.post("AllowBucketKey", body).await?;
         }
     }
@@ -169,7 +189,8 @@ async fn layout(admin: &Admin, capacity: u64) -> Result<Vec<String>, SetupError>
     if has_role {
         return Ok(Vec::new());
     }
-    let staged = admin.post("UpdateClusterLayout", json!({"roles": [{"id": node, "zone": "dc1", "capacity": capacity, "tags": []}]})).await?;
+    let staged =
+        admin.post("UpdateClusterLayout", json!({"roles": [{"id": node, "zone": "dc1", "capacity": capacity, "tags": []}]})).await?;
     let version = staged["version"].as_u64().unwrap_or(0) + 1;
     admin.post("ApplyClusterLayout", json!({"version": version})).await?;
     Ok(vec![format!("applied layout version {version} ({capacity} bytes on node {})", &node[..node.len().min(16)])])
@@ -187,7 +208,10 @@ mod tests {
             ("os.raw-bucket".to_string(), json!("raw")),
             ("os.clean-bucket".to_string(), json!("clean")),
         ]);
-        let keys = BTreeMap::from([("cleaner".to_string(), ("GKc".to_string(), "s1".to_string())), ("sql".to_string(), ("GKs".to_string(), "s2".to_string()))]);
+        let keys = BTreeMap::from([
+            ("cleaner".to_string(), ("GKc".to_string(), "s1".to_string())),
+            ("sql".to_string(), ("GKs".to_string(), "s2".to_string())),
+        ]);
         let d = desired(&data, &params, "os", 5, &keys).unwrap();
         assert_eq!(d.buckets, ["wh", "raw", "clean"]);
         assert_eq!(d.keys[0].buckets, BTreeMap::from([("clean".to_string(), (false, true)), ("raw".to_string(), (true, false))]));

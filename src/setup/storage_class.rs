@@ -16,7 +16,10 @@ const DEFAULT_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Result<Vec<String>, SetupError> {
     let keep = with.get("storage-class").and_then(Value::as_str).ok_or_else(|| SetupError::Missing("setting storage-class".into()))?;
     let api: Api<StorageClass> = Api::all(ctx.client.clone());
-    let list = api.list(&ListParams::default()).await.map_err(|e| SetupError::Failed(format!("cannot list StorageClasses: {}", crate::apply::error_text(&e))))?;
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| SetupError::Failed(format!("cannot list StorageClasses: {}", crate::apply::error_text(&e))))?;
     let mut done = Vec::new();
     for sc in list.items {
         let name = sc.metadata.name.clone().unwrap_or_default();
@@ -27,9 +30,9 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
         let patch = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name, "annotations": {DEFAULT_ANNOTATION: "false"}}});
         // force: the annotation belongs to whoever created the class; we take just this field.
         let params = PatchParams::apply(crate::apply::FIELD_MANAGER).force();
-        api.patch(&name, &params, &Patch::Apply(&patch))
-            .await
-            .map_err(|e| SetupError::Failed(format!("cannot clear the default flag of StorageClass {name}: {}", crate::apply::error_text(&e))))?;
+        api.patch(&name, &params, &Patch::Apply(&patch)).await.map_err(|e| {
+            SetupError::Failed(format!("cannot clear the default flag of StorageClass {name}: {}", crate::apply::error_text(&e)))
+        })?;
         done.push(format!("StorageClass {name} is no longer the default"));
     }
     Ok(done)

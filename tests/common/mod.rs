@@ -19,7 +19,9 @@ pub fn lock() -> MutexGuard<'static, ()> {
 pub fn kubeconfig() -> PathBuf {
     match std::env::var_os("BIGTOP_R1_KUBECONFIG") {
         Some(p) => PathBuf::from(p),
-        None => panic!("BIGTOP_R1_KUBECONFIG is not set: run the suite with `bash tests/env/test.sh` (it builds and starts the R1 control plane)"),
+        None => panic!(
+            "BIGTOP_R1_KUBECONFIG is not set: run the suite with `bash tests/env/test.sh` (it builds and starts the R1 control plane)"
+        ),
     }
 }
 
@@ -101,10 +103,8 @@ pub async fn route(client: &kube::Client, namespace: &str, pod_port: u16, target
 pub async fn route_many(client: &kube::Client, namespace: &str, ports: &[(u16, u16)]) {
     use kube::api::{Api, DynamicObject, Patch, PatchParams};
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &port_forward_resource());
-    let forwards: Vec<serde_json::Value> = ports
-        .iter()
-        .map(|(pod, target)| serde_json::json!({"ports": [pod], "target": {"port": target, "address": "127.0.0.1"}}))
-        .collect();
+    let forwards: Vec<serde_json::Value> =
+        ports.iter().map(|(pod, target)| serde_json::json!({"ports": [pod], "target": {"port": target, "address": "127.0.0.1"}})).collect();
     let obj = serde_json::json!({
         "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward", "metadata": {"name": namespace},
         "spec": {"selector": {"matchNamespaces": [namespace]}, "forwards": forwards},

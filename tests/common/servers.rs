@@ -19,7 +19,8 @@ use bigtop_k8s::spec::Profile;
 
 /// A cached server binary, or a failure naming the command that builds it.
 pub fn server_bin(env: &str, name: &str) -> PathBuf {
-    let dir = std::env::var_os(env).unwrap_or_else(|| panic!("{env} is not set: run the suite with `bash tests/env/test.sh` (it builds the servers)"));
+    let dir = std::env::var_os(env)
+        .unwrap_or_else(|| panic!("{env} is not set: run the suite with `bash tests/env/test.sh` (it builds the servers)"));
     let bin = PathBuf::from(dir).join(name);
     assert!(bin.exists(), "{} missing: run `bash tests/env/build-servers.sh`", bin.display());
     bin
@@ -208,7 +209,9 @@ impl Garage {
         let bin = server_bin("BIGTOP_R2_GARAGE_BIN", "garage");
         let dir = tempfile::tempdir().unwrap();
         let (s3_port, rpc_port, admin_port) = (free_port(), free_port(), free_port());
-        let toml = find(&objects, "ConfigMap", "garage-config")["data"]["garage.toml"].as_str().unwrap()
+        let toml = find(&objects, "ConfigMap", "garage-config")["data"]["garage.toml"]
+            .as_str()
+            .unwrap()
             .replace("[::]:3900", &format!("127.0.0.1:{s3_port}"))
             .replace("[::]:3901", &format!("127.0.0.1:{rpc_port}"))
             .replace("127.0.0.1:3901", &format!("127.0.0.1:{rpc_port}"))
