@@ -98,14 +98,26 @@ fn missing_dependency_names_the_command() {
 #[test]
 fn doctor_passes_on_the_r1_cluster_and_fails_with_a_fix_when_unreachable() {
     let _guard = lock();
-    let out = run(&["doctor", "-o", "json"]).expect(0);
+    let out = run(&["doctor", "-o", "json"]);
     let checks: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let names: Vec<&str> = checks.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    // Docker's checks come first and depend on the machine; the Kubernetes ones must all pass here.
+    let kube: Vec<&serde_json::Value> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip_while(|c| {
+            c["name"].as_str().unwrap().starts_with("docker")
+                || ["cgroup version", "rootless docker", "inotify limits", "free disk"].contains(&c["name"].as_str().unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = kube.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["kubernetes api", "permissions", "nodes", "default storage class"]);
-    for c in checks.as_array().unwrap() {
+    for c in &kube {
         assert_eq!(c["verdict"], "pass", "{c}");
     }
-    assert!(checks[0]["detail"].as_str().unwrap().contains("v1.35.4"), "{}", checks[0]);
+    assert!(kube[0]["detail"].as_str().unwrap().contains("v1.35.4"), "{}", kube[0]);
+    let any_fail = checks.as_array().unwrap().iter().any(|c| c["verdict"] == "fail");
+    assert_eq!(out.code, if any_fail { 3 } else { 0 }, "exit code follows the verdicts");
 
     let out = Run::from(
         std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
