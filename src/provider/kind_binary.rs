@@ -84,15 +84,20 @@ pub async fn locate(version: &str, cache: &Path, mirror: Option<&Path>) -> Resul
             (download(&url).await.map_err(unavailable)?, download(&format!("{url}.sha256sum")).await.map_err(unavailable)?)
         }
     };
-    let published = String::from_utf8_lossy(&sums).split_whitespace().next().unwrap_or_default().to_lowercase();
-    let actual = sha256(&binary);
-    if published != actual {
-        return Err(unavailable(format!(
-            "checksum mismatch for {asset}: the published .sha256sum says {published}, the download is {actual}"
-        )));
-    }
+    check_published(&asset, &binary, &sums).map_err(unavailable)?;
     install(&cached, &binary).map_err(|e| unavailable(format!("cannot write {}: {e}", cached.display())))?;
     Ok(Kind { path: cached })
+}
+
+/// Check `binary` against the `<sha256>  <asset>` line of the checksum file published with it.
+pub fn check_published(asset: &str, binary: &[u8], sums: &[u8]) -> Result<(), String> {
+    let published = String::from_utf8_lossy(sums).split_whitespace().next().unwrap_or_default().to_lowercase();
+    let actual = sha256(binary);
+    if published == actual {
+        Ok(())
+    } else {
+        Err(format!("checksum mismatch for {asset}: the published .sha256sum says {published}, the download is {actual}"))
+    }
 }
 
 fn install(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -157,5 +162,13 @@ mod tests {
         assert!(!compatible("kind v0.31.0 go1.25 linux/amd64", "v0.32.0"));
         assert!(!compatible("", "v0.32.0"));
         assert!(asset_name().starts_with("kind-"));
+    }
+
+    #[test]
+    fn published_checksum_is_enforced() {
+        let line = format!("{}  kind-linux-amd64\n", sha256(b"binary"));
+        assert!(check_published("kind-linux-amd64", b"binary", line.as_bytes()).is_ok());
+        let err = check_published("kind-linux-amd64", b"tampered", line.as_bytes()).unwrap_err();
+        assert!(err.contains(&sha256(b"binary")) && err.contains(&sha256(b"tampered")), "{err}");
     }
 }
