@@ -10,6 +10,7 @@ use crate::cluster::Target;
 use crate::commands::{self, Globals, SpecArgs, add, cluster, remove};
 use crate::error::{Error, Exit};
 use crate::output::{Format, print};
+use crate::plan::MissingDeps;
 use crate::progress::{Mode, Progress};
 use crate::provider::kind::{KindSpec, PortMapping};
 use crate::spec::Profile;
@@ -302,8 +303,8 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
             let args = add::AddArgs {
                 phases: phases.clone(),
                 spec: spec.into(),
-                with_deps: *with_deps,
-                dry_run: *dry_run,
+                missing: if *with_deps { MissingDeps::Install } else { MissingDeps::Refuse },
+                mode: if *dry_run { add::Mode::DryRun } else { add::Mode::Apply },
                 verify: if *no_verify { add::Verify::Skip } else { add::Verify::Run },
             };
             print(f, &add::run(g, &args).await?, add::text);

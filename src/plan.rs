@@ -48,20 +48,28 @@ pub fn check_names(catalog: &Catalog, names: &[String]) -> Result<(), PlanError>
     Ok(())
 }
 
-/// Order `requested` phases after their dependencies. With `with_deps`, missing dependencies are
-/// added; without, a dependency that is neither installed nor requested is an error.
+/// What to do about a dependency that is neither installed nor requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingDeps {
+    /// Report it, with the command that fixes it.
+    Refuse,
+    /// Install it first (`--with-deps`).
+    Install,
+}
+
+/// Order `requested` phases after their dependencies, handling missing ones per `missing`.
 pub fn plan(
     catalog: &Catalog,
     requested: &[String],
     installed: &BTreeSet<String>,
-    with_deps: bool,
+    missing: MissingDeps,
     params: &Resolved,
 ) -> Result<Vec<PlannedPhase>, PlanError> {
     check_names(catalog, requested)?;
     let wanted: BTreeSet<&str> = requested.iter().map(String::as_str).collect();
     let mut order: Vec<String> = Vec::new();
     for name in requested {
-        visit(catalog, name, &wanted, installed, with_deps, &mut order)?;
+        visit(catalog, name, &wanted, installed, missing, &mut order)?;
     }
     Ok(order
         .into_iter()
@@ -77,7 +85,7 @@ fn visit(
     name: &str,
     wanted: &BTreeSet<&str>,
     installed: &BTreeSet<String>,
-    with_deps: bool,
+    missing: MissingDeps,
     order: &mut Vec<String>,
 ) -> Result<(), PlanError> {
     if order.iter().any(|p| p == name) {
@@ -86,11 +94,11 @@ fn visit(
     let def = catalog.phase(name).expect("names are checked before visiting");
     for dep in &def.depends {
         let satisfied = installed.contains(dep) || wanted.contains(dep.as_str());
-        if !satisfied && !with_deps {
+        if !satisfied && missing == MissingDeps::Refuse {
             return Err(PlanError::MissingDependency { phase: name.into(), missing: dep.clone() });
         }
         if !installed.contains(dep) {
-            visit(catalog, dep, wanted, installed, with_deps, order)?;
+            visit(catalog, dep, wanted, installed, missing, order)?;
         }
     }
     order.push(name.to_string());
@@ -148,14 +156,14 @@ mod tests {
     fn dependency_order_and_errors() {
         let c = catalog();
         let none = BTreeSet::new();
-        let err = plan(&c, &["sql".into()], &none, false, &Resolved::new()).unwrap_err();
+        let err = plan(&c, &["sql".into()], &none, MissingDeps::Refuse, &Resolved::new()).unwrap_err();
         assert_eq!(err, PlanError::MissingDependency { phase: "sql".into(), missing: "store".into() });
-        let p = plan(&c, &["bi".into()], &none, true, &Resolved::new()).unwrap();
+        let p = plan(&c, &["bi".into()], &none, MissingDeps::Install, &Resolved::new()).unwrap();
         let names: Vec<_> = p.iter().map(|p| p.phase.as_str()).collect();
         assert_eq!(names, ["store", "sql", "bi"]);
         let installed = BTreeSet::from(["store".to_string()]);
-        assert_eq!(plan(&c, &["sql".into()], &installed, false, &Resolved::new()).unwrap().len(), 1);
-        assert!(matches!(plan(&c, &["nope".into()], &none, true, &Resolved::new()), Err(PlanError::UnknownPhase { .. })));
+        assert_eq!(plan(&c, &["sql".into()], &installed, MissingDeps::Refuse, &Resolved::new()).unwrap().len(), 1);
+        assert!(matches!(plan(&c, &["nope".into()], &none, MissingDeps::Install, &Resolved::new()), Err(PlanError::UnknownPhase { .. })));
     }
 
     #[test]

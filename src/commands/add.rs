@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::cluster::{Cluster, connect};
 use crate::error::{Error, Exit};
 use crate::params::Resolved;
-use crate::plan::{self, PlanError};
+use crate::plan::{self, MissingDeps, PlanError};
 use crate::render::digest;
 use crate::spec::Profile;
 use crate::state::{self, CheckpointRecord, PhaseRecord};
@@ -32,12 +32,21 @@ pub struct AddArgs {
     pub phases: Vec<String>,
     /// Spec inputs.
     pub spec: SpecArgs,
-    /// Install missing dependencies too.
-    pub with_deps: bool,
-    /// Stop after planning and rendering.
-    pub dry_run: bool,
+    /// Missing dependency phases: refuse or install.
+    pub missing: MissingDeps,
+    /// Apply, or stop after planning and rendering.
+    pub mode: Mode,
     /// Checkpoints or not.
     pub verify: Verify,
+}
+
+/// Whether `add-phase` changes the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply, wait, set up, record, verify.
+    Apply,
+    /// Plan and render only (`--dry-run`).
+    DryRun,
 }
 
 /// What `add-phase` did, per phase.
@@ -70,7 +79,7 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     let cluster = connect(&g.target).await?;
     let state = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = state.keys().cloned().collect();
-    let planned = plan::plan(&catalog, &requested, &installed, args.with_deps, &resolved).map_err(plan_error)?;
+    let planned = plan::plan(&catalog, &requested, &installed, args.missing, &resolved).map_err(plan_error)?;
     for p in &planned {
         refuse_addon_switch(&catalog, &state, p)?;
     }
@@ -78,7 +87,7 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     let mut installer: Option<Installer> = None;
     for p in &planned {
         let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
-        if args.dry_run {
+        if args.mode == Mode::DryRun {
             outcomes.push(PhaseOutcome {
                 phase: p.phase.clone(),
                 addons: p.addons.clone(),

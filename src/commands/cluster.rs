@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::add::{self, AddArgs, PhaseOutcome, Verify};
+use super::add::{self, AddArgs, Mode, PhaseOutcome, Verify};
 use super::{Globals, SpecArgs};
 use crate::cluster::{Target, connect};
 use crate::error::Error;
 use crate::fetch::Fetcher;
+use crate::plan::MissingDeps;
 use crate::preflight::{Host, Needs, Verdict, docker_checks, read_free_disk, read_inotify};
 use crate::provider::kind::{self, KindSpec, MIRRORED_REGISTRIES, NodeImages, render_config};
 use crate::provider::kind_binary::{self, Kind};
@@ -74,7 +75,8 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let g = Globals { target: target.clone(), ..g.clone() };
     let spec = with_detected_cni(&g, args).await?;
     let phases =
-        add::run(&g, &AddArgs { phases: vec!["base".into()], spec, with_deps: false, dry_run: false, verify: args.verify }).await?;
+        add::run(&g, &AddArgs { phases: vec!["base".into()], spec, missing: MissingDeps::Refuse, mode: Mode::Apply, verify: args.verify })
+            .await?;
     Ok(Created { cluster, reused, context: target.context, phases, endpoints: Vec::new() })
 }
 
@@ -86,7 +88,9 @@ pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let defaults: Vec<String> = catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone()).collect();
     let from_file = args.spec.file.is_some();
     let phases = if from_file { Vec::new() } else { defaults };
-    let more = add::run(&g, &AddArgs { phases, spec: args.spec.clone(), with_deps: true, dry_run: false, verify: args.verify }).await?;
+    let more =
+        add::run(&g, &AddArgs { phases, spec: args.spec.clone(), missing: MissingDeps::Install, mode: Mode::Apply, verify: args.verify })
+            .await?;
     created.phases.extend(more.into_iter().filter(|p| p.phase != "base"));
     created.endpoints = super::endpoints::run(&g).await?;
     Ok(created)
