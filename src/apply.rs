@@ -20,7 +20,7 @@ pub const FIELD_MANAGER: &str = "bigtop-k8s";
 const PARALLEL: usize = 8;
 const ATTEMPTS: u32 = 6;
 const CRD_ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
-const DISCOVERY_RETRIES: u32 = 6;
+const DISCOVERY_RETRIES: u32 = 8;
 
 /// An object as the server stored it, with the API resource it lives under.
 #[derive(Clone, Debug)]
@@ -89,13 +89,16 @@ impl Applier {
     /// about ten seconds: it lags behind a CRD's Established condition, with no condition to wait
     /// for (kube-rs documents this on `is_crd_established`).
     pub async fn resolve(&mut self, gvk: &GroupVersionKind) -> Result<Option<(ApiResource, ApiCapabilities)>, ApplyError> {
-        let mut delay = Duration::from_millis(250);
-        for _ in 0..DISCOVERY_RETRIES {
+        let mut delay = Duration::from_millis(100);
+        for attempt in 0..DISCOVERY_RETRIES {
             if let Some(found) = self.discovery.resolve_gvk(gvk) {
                 return Ok(Some(found));
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(3));
+            // The first refresh goes out at once; later ones back off.
+            if attempt > 0 {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(3));
+            }
             self.refresh().await?;
         }
         Ok(self.discovery.resolve_gvk(gvk))

@@ -5,7 +5,9 @@ set -euo pipefail
 export KUBECONFIG=$RUN/admin.kubeconfig
 B="$REPO/target/release/bigtop-k8s --catalog-dir $REPO/tests/fixtures/catalog -q"
 K="$TESTENV_BIN/kubectl"
-phases="base object-storage fixture fixture-crd"
+# base is left out: on R1 its openebs-hostpath class (no running provisioner) would become the
+# only default and leave the MinIO volume Pending.
+phases="object-storage fixture fixture-crd"
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ours=(); theirs=()
