@@ -179,7 +179,9 @@ impl Applier {
     }
 }
 
-async fn apply_one(client: &Client, obj: &Value, ar: ApiResource, caps: ApiCapabilities) -> Result<Applied, (String, String)> {
+/// Server-side apply one object whose API resource is known, with the retries of
+/// [`Applier::apply_all`]. The error is (object, reason).
+pub async fn apply_one(client: &Client, obj: &Value, ar: ApiResource, caps: ApiCapabilities) -> Result<Applied, (String, String)> {
     let what = describe(obj);
     let namespaced = caps.scope == Scope::Namespaced;
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();

@@ -134,7 +134,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
+/// GET `url` (system proxies apply) and return the body; non-2xx is an error.
+pub async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
     let err = |source| FetchError::Download { url: url.to_string(), source };
     crate::install_crypto_provider();
     let response = reqwest::get(url).await.map_err(err)?.error_for_status().map_err(err)?;

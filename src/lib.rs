@@ -33,6 +33,16 @@ pub mod spec;
 pub mod state;
 pub mod wait;
 
+/// An HTTP client for services reached through port-forwards on loopback: never through a proxy
+/// from the environment, a bounded connect, and `timeout` per request.
+///
+/// # Errors
+/// Only if the TLS backend cannot initialise.
+pub fn local_http_client(timeout: std::time::Duration) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder().no_proxy().connect_timeout(std::time::Duration::from_secs(10)).timeout(timeout).build()
+}
+
 /// Select ring as the process-wide rustls provider (kube uses ring; reqwest is built without a
 /// provider). Idempotent; every HTTP client constructor calls it, so library users need not.
 pub fn install_crypto_provider() {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::catalog::Budget;
 use crate::docker::Facts;
 
 /// Outcome of one check.
@@ -44,6 +45,20 @@ pub struct Needs {
     pub cpu_milli: u64,
     /// Free disk for images and volumes, bytes.
     pub disk_bytes: u64,
+}
+
+/// Room for node images, component images and volumes of the default stack.
+pub const DISK_NEEDED: u64 = 20 << 30;
+
+impl Needs {
+    /// What a profile's budget asks for (nothing, without a budget).
+    pub fn from_budget(budget: Option<&Budget>) -> Needs {
+        Needs {
+            memory_bytes: budget.and_then(|b| crate::params::quantity_bytes(&b.memory)).unwrap_or(0),
+            cpu_milli: budget.map(|b| crate::budget::cpu_milli(&b.cpu)).unwrap_or(0),
+            disk_bytes: DISK_NEEDED,
+        }
+    }
 }
 
 /// Host facts that Docker does not report.
@@ -124,6 +139,13 @@ pub fn docker_checks(f: &Facts, needs: Needs, host: Host) -> Vec<Check> {
         });
     }
     out
+}
+
+impl Host {
+    /// Read this machine's facts; `docker_root` is where Docker keeps its data.
+    pub fn read(docker_root: &str) -> Host {
+        Host { inotify: read_inotify(), free_disk: read_free_disk(docker_root) }
+    }
 }
 
 /// The inotify limits of this (Linux) host.

@@ -8,6 +8,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::{ApiResource, Discovery, Scope, verbs};
 use kube::{Client, ResourceExt};
 
+use crate::apply::Applied;
 use crate::render::{MANAGED_BY, PHASE_LABEL};
 
 /// Why removal did not finish.
@@ -37,32 +38,11 @@ pub enum RemoveError {
     },
 }
 
-/// A labelled object found on the server.
-#[derive(Clone)]
-struct Found {
-    resource: ApiResource,
-    namespaced: bool,
-    object: DynamicObject,
-}
-
-impl Found {
-    fn describe(&self) -> String {
-        let name = self.object.name_any();
-        let base = match self.object.namespace() {
-            Some(ns) => format!("{}/{ns}/{name}", self.resource.kind),
-            None => format!("{}/{name}", self.resource.kind),
-        };
-        match self.object.finalizers() {
-            [] => base,
-            f => format!("{base} (finalizers: {})", f.join(",")),
-        }
-    }
-
-    fn api(&self, client: &Client) -> Api<DynamicObject> {
-        match self.object.namespace() {
-            Some(ns) if self.namespaced => Api::namespaced_with(client.clone(), &ns, &self.resource),
-            _ => Api::all_with(client.clone(), &self.resource),
-        }
+/// An object with its finalizers, which are what keeps it from going away.
+fn describe(found: &Applied) -> String {
+    match found.object.finalizers() {
+        [] => found.describe(),
+        f => format!("{} (finalizers: {})", found.describe(), f.join(",")),
     }
 }
 
@@ -78,7 +58,7 @@ pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Res
     let found = find(client, &resources, phase).await?;
     let count = found.len();
     // Contents before their Namespace, custom resources before their CRD.
-    let rank = |f: &Found| match f.resource.kind.as_str() {
+    let rank = |f: &Applied| match f.resource.kind.as_str() {
         "CustomResourceDefinition" => 2,
         "Namespace" => 1,
         _ => 0,
@@ -88,7 +68,7 @@ pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Res
             match f.api(client).delete(&f.object.name_any(), &DeleteParams::background()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(source) => return Err(RemoveError::Api { action: "delete", object: f.describe(), source }),
+                Err(source) => return Err(RemoveError::Api { action: "delete", object: describe(f), source }),
             }
         }
     }
@@ -99,7 +79,7 @@ pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Res
             return Ok(count);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(RemoveError::Timeout { after: budget, remaining: left.iter().map(Found::describe).collect() });
+            return Err(RemoveError::Timeout { after: budget, remaining: left.iter().map(describe).collect() });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -112,7 +92,7 @@ pub async fn list_labelled(client: &Client, phase: &str) -> Result<Vec<(String, 
     let mut out: Vec<(String, String)> = find(client, &resources, phase)
         .await?
         .into_iter()
-        .map(|f| (f.describe(), f.object.resource_version().unwrap_or_default()))
+        .map(|f| (describe(&f), f.object.resource_version().unwrap_or_default()))
         .collect();
     out.sort();
     Ok(out)
@@ -133,16 +113,16 @@ async fn deletable_resources(client: &Client) -> Result<Vec<(ApiResource, bool)>
     Ok(out)
 }
 
-async fn find(client: &Client, resources: &[(ApiResource, bool)], phase: &str) -> Result<Vec<Found>, RemoveError> {
+async fn find(client: &Client, resources: &[(ApiResource, bool)], phase: &str) -> Result<Vec<Applied>, RemoveError> {
     let params = ListParams::default().labels(&selector(phase));
-    let lists: Vec<Result<Vec<Found>, RemoveError>> = stream::iter(resources)
+    let lists: Vec<Result<Vec<Applied>, RemoveError>> = stream::iter(resources)
         .map(|(ar, namespaced)| {
             let params = params.clone();
             async move {
                 let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
                 match api.list(&params).await {
                     Ok(list) => {
-                        Ok(list.items.into_iter().map(|object| Found { resource: ar.clone(), namespaced: *namespaced, object }).collect())
+                        Ok(list.items.into_iter().map(|object| Applied { resource: ar.clone(), namespaced: *namespaced, object }).collect())
                     }
                     // A resource removed meanwhile (its CRD was just deleted) has nothing left.
                     Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),

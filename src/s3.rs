@@ -67,13 +67,7 @@ impl S3 {
     /// A client for `endpoint` (e.g. `http://127.0.0.1:9000`) in `region`.
     pub fn new(endpoint: &str, region: &str, access_key: &str, secret_key: &str) -> Result<S3, S3Error> {
         let endpoint = Url::parse(endpoint).map_err(|e| S3Error::Url(e.to_string()))?;
-        crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| S3Error::Url(e.to_string()))?;
+        let http = crate::local_http_client(Duration::from_secs(120)).map_err(|e| S3Error::Url(e.to_string()))?;
         Ok(S3 { endpoint, region: region.into(), credentials: Credentials::new(access_key, secret_key), http })
     }
 

@@ -18,7 +18,7 @@ pub async fn generated_for(client: Option<&Client>, addon: &Addon) -> Result<Gen
     let mut out = Generated::new();
     for spec in &addon.generated {
         let existing = match client {
-            Some(c) => existing_values(c, &addon.namespace, &spec.secret).await?,
+            Some(c) => read_all(c, &addon.namespace, &spec.secret).await?,
             None => BTreeMap::new(),
         };
         // Several entries may fill one Secret (keys of different lengths), so merge.
@@ -31,7 +31,8 @@ pub async fn generated_for(client: Option<&Client>, addon: &Addon) -> Result<Gen
     Ok(out)
 }
 
-async fn existing_values(client: &Client, namespace: &str, name: &str) -> Result<BTreeMap<String, String>, kube::Error> {
+/// Every value of a Secret; an absent Secret (or namespace) is an empty map.
+pub async fn read_all(client: &Client, namespace: &str, name: &str) -> Result<BTreeMap<String, String>, kube::Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = match api.get_opt(name).await {
         Ok(s) => s,
@@ -45,6 +46,14 @@ async fn existing_values(client: &Client, namespace: &str, name: &str) -> Result
         .into_iter()
         .filter_map(|(k, v)| String::from_utf8(v.0).ok().map(|v| (k, v)))
         .collect())
+}
+
+/// One value of a Secret, or a message naming the Secret and the key.
+pub async fn read_value(client: &Client, namespace: &str, secret: &str, key: &str) -> Result<String, String> {
+    let values = read_all(client, namespace, secret)
+        .await
+        .map_err(|e| format!("cannot read Secret {namespace}/{secret}: {}", crate::apply::error_text(&e)))?;
+    values.get(key).cloned().ok_or_else(|| format!("Secret {namespace}/{secret} has no key {key}"))
 }
 
 /// A random string from the OS-seeded thread RNG.

@@ -56,6 +56,11 @@ pub enum WaitError {
     },
 }
 
+/// Whether a node reports Ready=True.
+pub fn node_ready(node: &k8s_openapi::api::core::v1::Node) -> bool {
+    node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 /// Readiness of an object from its kind and status.
 pub fn readiness(obj: &DynamicObject, kind: &str, ready_condition_kinds: &[String]) -> Readiness {
     let data = &obj.data;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, LogParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
@@ -170,16 +170,9 @@ async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, exp
 async fn apply(c: &kube::Client, obj: Value) -> Result<(), CheckpointError> {
     let gvk = crate::apply::gvk_of(&obj).expect("objects built here have apiVersion and kind");
     let (ar, caps) = kube::discovery::pinned_kind(c, &gvk).await.map_err(api("discover"))?;
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-    let target: Api<kube::api::DynamicObject> = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) if caps.scope == kube::discovery::Scope::Namespaced => Api::namespaced_with(c.clone(), ns, &ar),
-        _ => Api::all_with(c.clone(), &ar),
-    };
-    // force: these throwaway objects are ours alone.
-    target
-        .patch(&name, &PatchParams::apply(crate::apply::FIELD_MANAGER).force(), &Patch::Apply(&obj))
+    crate::apply::apply_one(c, &obj, ar, caps)
         .await
-        .map_err(api(&format!("apply {} {name}", gvk.kind)))?;
+        .map_err(|(what, why)| CheckpointError::Failed(format!("cannot apply {what}: {why}")))?;
     Ok(())
 }
 

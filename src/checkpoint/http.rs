@@ -15,12 +15,7 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
     let expect = s.u64_or("status", 200) as u16;
     let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &service, port, 0).await?;
     let url = format!("http://{}{path}", fwd.local);
-    crate::install_crypto_provider();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let http = crate::local_http_client(std::time::Duration::from_secs(30)).map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let started = Instant::now();
     let response =
         http.get(&url).send().await.map_err(|e| CheckpointError::Failed(format!("GET {path} on {service}:{port} failed: {e}")))?;

@@ -7,8 +7,6 @@
 
 use std::time::Instant;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
 use rand::RngCore;
 use serde_json::{Value, json};
 
@@ -64,19 +62,10 @@ fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {
 
 async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
     let ns = &ctx.addon.namespace;
-    let secret_ref = format!("{ns}/{secret}");
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let found = api
-        .get(secret)
-        .await
-        .map_err(|e| CheckpointError::Failed(format!("cannot read Secret {secret_ref}: {}", crate::apply::error_text(&e))))?;
-    let data = found.data.unwrap_or_default();
-    let field = |k: &str| {
-        data.get(k)
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-            .ok_or_else(|| CheckpointError::Failed(format!("Secret {secret_ref} has no key {k}")))
-    };
-    Ok(ServiceKey { access_key: field("access-key")?, secret_key: field("secret-key")?, secret_ref })
+    let read = |key| crate::secrets::read_value(ctx.client, ns, secret, key);
+    let access_key = read("access-key").await.map_err(CheckpointError::Failed)?;
+    let secret_key = read("secret-key").await.map_err(CheckpointError::Failed)?;
+    Ok(ServiceKey { access_key, secret_key, secret_ref: format!("{ns}/{secret}") })
 }
 
 /// The round trip itself, against any S3 endpoint (a port-forward, or a server on loopback).

@@ -1,8 +1,6 @@
 //! `create-cluster`, `delete-cluster` and `up`: make a Kind cluster (or take an existing one),
 //! install the base phase, and for `up` the default phases, ending in one summary.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
 use super::add::{self, AddArgs, Mode, PhaseOutcome, Verify};
@@ -11,7 +9,7 @@ use crate::cluster::{Target, connect};
 use crate::error::Error;
 use crate::fetch::Fetcher;
 use crate::plan::MissingDeps;
-use crate::preflight::{Host, Needs, Verdict, docker_checks, read_free_disk, read_inotify};
+use crate::preflight::{Host, Needs, Verdict, docker_checks};
 use crate::provider::kind::{self, KindSpec, MIRRORED_REGISTRIES, NodeImages, render_config};
 use crate::provider::kind_binary::{self, Kind};
 
@@ -106,10 +104,7 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
     let cluster = connect(&g.target).await?;
     let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
     let list = nodes.list(&Default::default()).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
-    let ready = |n: &k8s_openapi::api::core::v1::Node| {
-        n.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-    };
-    if !list.items.is_empty() && list.items.iter().all(ready) {
+    if !list.items.is_empty() && list.items.iter().all(crate::wait::node_ready) {
         g.progress.note("every node is Ready, so the cluster has a CNI: keeping it (base.cni=none; override with --set base.cni=canal)");
         spec.sets.push("base.cni=none".into());
     }
@@ -120,7 +115,7 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
 /// Returns the kubeconfig context and whether the cluster was reused.
 async fn create_kind(g: &Globals, args: &CreateArgs) -> Result<(String, bool), Error> {
     let images = NodeImages::embedded();
-    let certs_dir = args.kind.mirror.as_ref().map(|_| cache_dir().join("kind").join(&args.kind.name).join("certs.d"));
+    let certs_dir = args.kind.mirror.as_ref().map(|_| Fetcher::cache_root().join("kind").join(&args.kind.name).join("certs.d"));
     let config =
         render_config(&args.kind, &images, certs_dir.as_deref()).map_err(|e| Error::usage("invalid cluster settings").with_source(e))?;
     preflight(g, args).await?;
@@ -152,13 +147,8 @@ async fn preflight(g: &Globals, args: &CreateArgs) -> Result<(), Error> {
     let facts = crate::docker::facts(&docker).await.map_err(|e| Error::prerequisite("cannot read Docker's facts").with_source(e))?;
     let catalog = g.catalog()?;
     let profile = args.spec.profile.unwrap_or_default();
-    let budget = catalog.budgets.get(profile.name());
-    let needs = Needs {
-        memory_bytes: budget.and_then(|b| crate::params::quantity_bytes(&b.memory)).unwrap_or(0),
-        cpu_milli: budget.map(|b| crate::budget::cpu_milli(&b.cpu)).unwrap_or(0),
-        disk_bytes: 20 << 30,
-    };
-    let failed: Vec<String> = docker_checks(&facts, needs, Host { inotify: read_inotify(), free_disk: read_free_disk(&facts.root_dir) })
+    let needs = Needs::from_budget(catalog.budgets.get(profile.name()));
+    let failed: Vec<String> = docker_checks(&facts, needs, Host::read(&facts.root_dir))
         .into_iter()
         .filter(|c| c.verdict == Verdict::Fail)
         .map(|c| format!("{}: {} ({})", c.name, c.detail, c.fix))
@@ -171,7 +161,7 @@ async fn preflight(g: &Globals, args: &CreateArgs) -> Result<(), Error> {
 }
 
 async fn locate_kind(g: &Globals, images: &NodeImages) -> Result<Kind, Error> {
-    kind_binary::locate(&images.kind_version, &cache_dir(), g.mirror.as_deref()).await.map_err(|e| {
+    kind_binary::locate(&images.kind_version, &Fetcher::cache_root(), g.mirror.as_deref()).await.map_err(|e| {
         Error::prerequisite("kind is not available")
             .with_source(e)
             .with_hint(format!("install kind {} on PATH, or allow the download", images.kind_version))
@@ -190,10 +180,6 @@ fn write_mirror_hosts(dir: &std::path::Path, mirror: &str) -> Result<(), Error> 
 
 fn kind_error(e: kind_binary::KindError) -> Error {
     Error::failure("kind failed").with_source(e).with_hint("the output above is kind's; `bigtop-k8s doctor` checks Docker and the machine")
-}
-
-fn cache_dir() -> PathBuf {
-    Fetcher::cache_root()
 }
 
 /// What `delete-cluster` removed.

@@ -9,11 +9,9 @@ use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
 
 use super::Globals;
-use crate::budget::cpu_milli;
 use crate::cluster::connect;
 use crate::output::table;
-use crate::params::quantity_bytes;
-use crate::preflight::{Check, Host, Needs, Verdict, check, docker_checks, read_free_disk, read_inotify};
+use crate::preflight::{Check, Host, Needs, Verdict, check, docker_checks};
 use crate::spec::Profile;
 
 /// Run every check — Docker (for Kind) against `profile`'s budget, then Kubernetes access —
@@ -42,17 +40,8 @@ async fn docker(g: &Globals, profile: Profile) -> Vec<Check> {
         Err(e) => return vec![check("docker engine", Verdict::Fail, e.to_string(), "check the Docker daemon's logs")],
     };
     let budget = g.catalog().ok().and_then(|c| c.budgets.get(profile.name()).cloned());
-    let needs = Needs {
-        memory_bytes: budget.as_ref().and_then(|b| quantity_bytes(&b.memory)).unwrap_or(0),
-        cpu_milli: budget.as_ref().map(|b| cpu_milli(&b.cpu)).unwrap_or(0),
-        disk_bytes: DISK_NEEDED,
-    };
-    let host = Host { inotify: read_inotify(), free_disk: read_free_disk(&facts.root_dir) };
-    docker_checks(&facts, needs, host)
+    docker_checks(&facts, Needs::from_budget(budget.as_ref()), Host::read(&facts.root_dir))
 }
-
-/// Room for node images, component images and volumes of the default stack.
-const DISK_NEEDED: u64 = 20 << 30;
 
 async fn kubernetes(g: &Globals) -> Vec<Check> {
     let cluster = match connect(&g.target).await {
@@ -107,15 +96,7 @@ async fn nodes(client: &Client) -> Check {
         Ok(l) => l.items,
         Err(e) => return check("nodes", Verdict::Warn, format!("cannot list nodes: {e}"), ""),
     };
-    let ready = list
-        .iter()
-        .filter(|n| {
-            n.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-        .count();
+    let ready = list.iter().filter(|n| crate::wait::node_ready(n)).count();
     match (list.len(), ready) {
         (0, _) => check("nodes", Verdict::Fail, "the cluster has no nodes", "add nodes, or create a cluster"),
         (n, r) if r < n => check("nodes", Verdict::Warn, format!("{r} of {n} nodes Ready"), "kubectl describe nodes"),

@@ -113,9 +113,7 @@ fn install(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 async fn download(url: &str) -> Result<Vec<u8>, String> {
-    crate::install_crypto_provider();
-    let response = reqwest::get(url).await.and_then(|r| r.error_for_status()).map_err(|e| format!("{url}: {e}"))?;
-    response.bytes().await.map(|b| b.to_vec()).map_err(|e| format!("{url}: {e}"))
+    crate::fetch::download(url).await.map_err(|e| format!("{e}: {}", crate::cluster::root_cause(&e)))
 }
 
 impl Kind {

@@ -105,12 +105,7 @@ pub struct Admin {
 impl Admin {
     /// A client for `base` (e.g. `http://127.0.0.1:3903`) with a bearer `token`.
     pub fn new(base: &str, token: &str) -> Result<Admin, SetupError> {
-        crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| SetupError::Failed(e.to_string()))?;
+        let http = crate::local_http_client(Duration::from_secs(30)).map_err(|e| SetupError::Failed(e.to_string()))?;
         Ok(Admin { base: base.trim_end_matches('/').into(), token: token.into(), http })
     }
 

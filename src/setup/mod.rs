@@ -57,11 +57,5 @@ pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
 
 /// Read one key of a Secret in the addon's namespace.
 pub async fn secret_value(client: &Client, namespace: &str, secret: &str, key: &str) -> Result<String, SetupError> {
-    let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client.clone(), namespace);
-    let found =
-        api.get(secret).await.map_err(|e| SetupError::Missing(format!("Secret {namespace}/{secret}: {}", crate::apply::error_text(&e))))?;
-    found
-        .data
-        .and_then(|d| d.get(key).and_then(|v| String::from_utf8(v.0.clone()).ok()))
-        .ok_or_else(|| SetupError::Missing(format!("key {key} of Secret {namespace}/{secret}")))
+    crate::secrets::read_value(client, namespace, secret, key).await.map_err(SetupError::Missing)
 }

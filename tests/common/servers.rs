@@ -63,6 +63,16 @@ pub fn service_key(objects: &[Value], service: &str) -> bigtop_k8s::checkpoint::
     }
 }
 
+/// The cleaner's key reads `raw`, writes `clean`, and is refused everywhere else — whatever the
+/// backend.
+pub async fn assert_cleaner_is_narrowed(endpoint: &str, cleaner: &bigtop_k8s::checkpoint::s3::ServiceKey) {
+    let s3 = bigtop_k8s::s3::S3::new(endpoint, "us-east-1", &cleaner.access_key, &cleaner.secret_key).unwrap();
+    s3.put("clean", "x/ok.txt", b"ok".to_vec()).await.unwrap();
+    assert!(s3.list("raw", "").await.is_ok());
+    assert!(s3.put("raw", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
+    assert!(s3.put("warehouse", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
+}
+
 /// The env of a pod template's first container, with secretKeyRefs resolved.
 pub fn container_env(objects: &[Value], workload: &Value) -> BTreeMap<String, String> {
     let container = &workload["spec"]["template"]["spec"]["containers"][0];
