@@ -7,12 +7,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::Target;
-use crate::commands::{self, Globals, SpecArgs, add, cluster, remove};
+use crate::commands::{self, Globals, SpecArgs, add, capi, cluster, remove};
 use crate::error::{Error, Exit};
 use crate::output::{Format, print};
 use crate::plan::MissingDeps;
 use crate::progress::{Mode, Progress};
-use crate::provider::kind::{KindSpec, PortMapping};
+use crate::provider::capi::{CapiSpec, Infrastructure};
+use crate::provider::kind::{KindRole, KindSpec, PortMapping};
 use crate::spec::Profile;
 
 /// Cloud-in-a-box analytics on Kubernetes, installed in verified phases.
@@ -106,19 +107,66 @@ impl From<&SpecFlags> for SpecArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ProviderArg {
     Kind,
     Existing,
+    Capi,
 }
 
-impl From<ProviderArg> for cluster::Provider {
-    fn from(p: ProviderArg) -> cluster::Provider {
-        match p {
-            ProviderArg::Kind => cluster::Provider::Kind,
-            ProviderArg::Existing => cluster::Provider::Existing,
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InfrastructureArg {
+    Docker,
+    Aws,
+    Vsphere,
+}
+
+impl From<InfrastructureArg> for Infrastructure {
+    fn from(i: InfrastructureArg) -> Infrastructure {
+        match i {
+            InfrastructureArg::Docker => Infrastructure::Docker,
+            InfrastructureArg::Aws => Infrastructure::Aws,
+            InfrastructureArg::Vsphere => Infrastructure::Vsphere,
         }
     }
+}
+
+/// Where a ClusterAPI cluster is managed from (create and delete).
+#[derive(Debug, Args)]
+struct ManagementFlags {
+    /// ClusterAPI: use this existing management cluster (default: a Kind cluster <name>-mgmt).
+    #[arg(long)]
+    management_kubeconfig: Option<PathBuf>,
+    /// ClusterAPI: context in the management kubeconfig.
+    #[arg(long, requires = "management_kubeconfig")]
+    management_context: Option<String>,
+    /// ClusterAPI: namespace of the Cluster object in the management cluster.
+    #[arg(long, default_value = "default")]
+    capi_namespace: String,
+}
+
+impl ManagementFlags {
+    fn management(&self, workload: &str) -> capi::Management {
+        match &self.management_kubeconfig {
+            Some(path) => capi::Management::Existing(Target { kubeconfig: Some(path.clone()), context: self.management_context.clone() }),
+            None => capi::Management::kind_for(workload),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct CapiFlags {
+    /// ClusterAPI: infrastructure provider of the workload cluster.
+    #[arg(long, value_enum, default_value_t = InfrastructureArg::Docker)]
+    infrastructure: InfrastructureArg,
+    /// ClusterAPI: control-plane machines (odd).
+    #[arg(long, default_value_t = 1)]
+    control_plane_nodes: u32,
+    /// ClusterAPI: template variable NAME=VALUE (repeatable; the environment is read too).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    #[command(flatten)]
+    management: ManagementFlags,
 }
 
 #[derive(Debug, Args)]
@@ -153,20 +201,38 @@ fn parse_port(s: &str) -> Result<PortMapping, String> {
 }
 
 impl ClusterFlags {
-    fn create_args(&self, provider: ProviderArg, spec: &SpecFlags) -> cluster::CreateArgs {
-        cluster::CreateArgs {
-            provider: provider.into(),
+    fn create_args(&self, provider: ProviderArg, capi_flags: Option<&CapiFlags>, spec: &SpecFlags) -> Result<cluster::CreateArgs, Error> {
+        let provider = match (provider, capi_flags) {
+            (ProviderArg::Kind, _) => cluster::Provider::Kind,
+            (ProviderArg::Existing, _) => cluster::Provider::Existing,
+            (ProviderArg::Capi, None) => return Err(Error::usage("--provider capi is for create-cluster")),
+            (ProviderArg::Capi, Some(c)) => cluster::Provider::Capi(capi::CapiArgs {
+                spec: CapiSpec {
+                    name: self.name.clone(),
+                    namespace: c.management.capi_namespace.clone(),
+                    infrastructure: c.infrastructure.into(),
+                    kubernetes: self.kubernetes_version.clone(),
+                    control_plane_nodes: c.control_plane_nodes,
+                    workers: self.workers,
+                    variables: capi::parse_vars(&c.vars)?,
+                },
+                management: c.management.management(&self.name),
+            }),
+        };
+        Ok(cluster::CreateArgs {
+            provider,
             kind: KindSpec {
                 name: self.name.clone(),
                 workers: self.workers,
                 kubernetes: self.kubernetes_version.clone(),
                 ports: self.ports.clone(),
                 mirror: self.registry_mirror.clone(),
+                role: KindRole::Workload,
             },
             preflight: if self.force { cluster::Preflight::Ignore } else { cluster::Preflight::Enforce },
             verify: if self.no_verify { add::Verify::Skip } else { add::Verify::Run },
             spec: spec.into(),
-        }
+        })
     }
 }
 
@@ -179,7 +245,7 @@ enum Command {
         #[command(flatten)]
         spec: SpecFlags,
     },
-    /// Create a Kind cluster (or use an existing one) and install the base phase.
+    /// Create a cluster (Kind, ClusterAPI, or use an existing one) and install the base phase.
     CreateCluster {
         /// Where the cluster comes from.
         #[arg(long, value_enum, default_value_t = ProviderArg::Kind)]
@@ -187,13 +253,21 @@ enum Command {
         #[command(flatten)]
         cluster: ClusterFlags,
         #[command(flatten)]
+        capi: CapiFlags,
+        #[command(flatten)]
         spec: SpecFlags,
     },
-    /// Delete a Kind cluster and what was created for it. Idempotent.
+    /// Delete a cluster (Kind, or ClusterAPI and its Kind management cluster) and what was
+    /// created for it. Idempotent.
     DeleteCluster {
         /// Cluster name.
         #[arg(long, default_value = "bigtop")]
         name: String,
+        /// How the cluster was created (kind or capi).
+        #[arg(long, value_enum, default_value_t = ProviderArg::Kind)]
+        provider: ProviderArg,
+        #[command(flatten)]
+        management: ManagementFlags,
     },
     /// List phases, addons, versions, images, parameters and resource requests.
     Phases {
@@ -282,12 +356,22 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
     let f = g.format;
     match command {
         Command::Up { cluster: c, spec } => {
-            print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, spec)).await?, cluster::created_text)
+            print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, None, spec)?).await?, cluster::created_text)
         }
-        Command::CreateCluster { provider, cluster: c, spec } => {
-            print(f, &cluster::create(g, &c.create_args(*provider, spec)).await?, cluster::created_text)
+        Command::CreateCluster { provider, cluster: c, capi: capi_flags, spec } => {
+            print(f, &cluster::create(g, &c.create_args(*provider, Some(capi_flags), spec)?).await?, cluster::created_text)
         }
-        Command::DeleteCluster { name } => print(f, &cluster::delete(g, name).await?, cluster::deleted_text),
+        Command::DeleteCluster { name, provider, management } => match provider {
+            ProviderArg::Capi => {
+                let deleted = capi::delete(g, name, &management.capi_namespace, &management.management(name)).await?;
+                print(f, &deleted, capi::deleted_text)
+            }
+            ProviderArg::Kind => print(f, &cluster::delete(g, name).await?, cluster::deleted_text),
+            ProviderArg::Existing => {
+                return Err(Error::usage("bigtop-k8s never deletes an existing cluster")
+                    .with_hint("remove its phases with `bigtop-k8s remove-phase`"));
+            }
+        },
         Command::Phases { profile } => print(f, &commands::phases::run(g, (*profile).into())?, commands::phases::text),
         Command::Render { phases, spec, out_dir } => {
             let rendered = commands::render::run(g, phases, &spec.into(), out_dir.as_ref()).await?;

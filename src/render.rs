@@ -186,7 +186,7 @@ fn environment() -> Environment<'static> {
     env
 }
 
-fn parse_documents(addon: &str, template: &str, text: &str) -> Result<Vec<Value>, RenderError> {
+pub(crate) fn parse_documents(addon: &str, template: &str, text: &str) -> Result<Vec<Value>, RenderError> {
     let docs: Vec<Value> =
         serde_saphyr::from_multiple(text).map_err(|source| RenderError::Yaml { addon: addon.into(), template: template.into(), source })?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();

@@ -132,3 +132,45 @@ async fn ensure_namespace(client: &Client) -> Result<(), StateError> {
 pub fn now() -> String {
     jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
 }
+
+/// Name of the ConfigMap recording where the cluster came from (ClusterAPI clusters only).
+pub const ORIGIN_CONFIGMAP: &str = "bigtop-cluster";
+
+/// Where a ClusterAPI workload cluster is managed from, recorded in the workload cluster so
+/// that `status` can show the management cluster's objects.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterOrigin {
+    /// Infrastructure provider (`docker`, `aws`, `vsphere`).
+    pub infrastructure: String,
+    /// Namespace of the Cluster object in the management cluster.
+    pub namespace: String,
+    /// Name of the Cluster object.
+    pub name: String,
+    /// Kubeconfig file of the management cluster (on the machine that created it).
+    pub management_kubeconfig: Option<String>,
+    /// Its context.
+    pub management_context: Option<String>,
+}
+
+/// Record the cluster's origin.
+pub async fn record_origin(client: &Client, origin: &ClusterOrigin) -> Result<(), StateError> {
+    ensure_namespace(client).await?;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": ORIGIN_CONFIGMAP, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}},
+        "data": {"clusterapi": serde_json::to_string(origin).expect("records always serialize")},
+    });
+    let params = PatchParams::apply("bigtop-k8s-origin").force();
+    api.patch(ORIGIN_CONFIGMAP, &params, &Patch::Apply(&cm)).await.map_err(|source| StateError::Api { action: "write", source })?;
+    Ok(())
+}
+
+/// The cluster's origin, if it was created through ClusterAPI.
+pub async fn load_origin(client: &Client) -> Result<Option<ClusterOrigin>, StateError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    let cm = api.get_opt(ORIGIN_CONFIGMAP).await.map_err(|source| StateError::Api { action: "read", source })?;
+    let Some(text) = cm.and_then(|c| c.data).and_then(|mut d| d.remove("clusterapi")) else { return Ok(None) };
+    serde_json::from_str(&text).map(Some).map_err(|source| StateError::Corrupt { phase: ORIGIN_CONFIGMAP.into(), source })
+}

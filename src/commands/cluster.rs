@@ -14,12 +14,14 @@ use crate::provider::kind::{self, KindSpec, MIRRORED_REGISTRIES, NodeImages, ren
 use crate::provider::kind_binary::{self, Kind};
 
 /// Where the cluster comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Provider {
     /// A new Kind cluster on this machine's Docker.
     Kind,
     /// Whatever `--kubeconfig`/`--context` point at.
     Existing,
+    /// A ClusterAPI workload cluster.
+    Capi(super::capi::CapiArgs),
 }
 
 /// Whether failed preflight checks stop `create-cluster`.
@@ -55,6 +57,9 @@ pub struct Created {
     pub reused: bool,
     /// The kubeconfig context to use.
     pub context: Option<String>,
+    /// The kubeconfig file holding it (ClusterAPI writes the workload's there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// Phases installed, with their checkpoints.
     pub phases: Vec<PhaseOutcome>,
     /// How to reach the installed services (filled by `up`).
@@ -63,25 +68,26 @@ pub struct Created {
 
 /// Run `create-cluster`: the cluster, then the base phase.
 pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
-    let (target, reused, cluster) = match args.provider {
+    let (target, reused, cluster) = match &args.provider {
         Provider::Kind => {
             let (context, reused) = create_kind(g, args).await?;
             (Target { kubeconfig: g.target.kubeconfig.clone(), context: Some(context) }, reused, args.kind.name.clone())
         }
         Provider::Existing => (g.target.clone(), true, g.target.context.clone().unwrap_or_else(|| "current context".into())),
+        Provider::Capi(capi) => (super::capi::create(g, capi, args).await?, false, capi.spec.name.clone()),
     };
     let g = Globals { target: target.clone(), ..g.clone() };
     let spec = with_detected_cni(&g, args).await?;
     let phases =
         add::run(&g, &AddArgs { phases: vec!["base".into()], spec, missing: MissingDeps::Refuse, mode: Mode::Apply, verify: args.verify })
             .await?;
-    Ok(Created { cluster, reused, context: target.context, phases, endpoints: Vec::new() })
+    Ok(Created { cluster, reused, context: target.context, kubeconfig: target.kubeconfig, phases, endpoints: Vec::new() })
 }
 
 /// Run `up`: `create-cluster`, then the default phases (or those of `-f`).
 pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     let mut created = create(g, args).await?;
-    let g = Globals { target: Target { kubeconfig: g.target.kubeconfig.clone(), context: created.context.clone() }, ..g.clone() };
+    let g = Globals { target: Target { kubeconfig: created.kubeconfig.clone(), context: created.context.clone() }, ..g.clone() };
     let catalog = g.catalog()?;
     let defaults: Vec<String> = catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone()).collect();
     let from_file = args.spec.file.is_some();
@@ -98,7 +104,8 @@ pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
 /// unless the user chose.
 async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, Error> {
     let mut spec = args.spec.clone();
-    if args.provider == Provider::Kind || spec.sets.iter().any(|s| s.starts_with("base.cni=")) {
+    // Kind and ClusterAPI clusters are created without a CNI: Canal comes with base.
+    if !matches!(args.provider, Provider::Existing) || spec.sets.iter().any(|s| s.starts_with("base.cni=")) {
         return Ok(spec);
     }
     let cluster = connect(&g.target).await?;
@@ -113,13 +120,13 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
 
 /// Validate, check Docker, get kind, and create the cluster unless one of that name exists.
 /// Returns the kubeconfig context and whether the cluster was reused.
-async fn create_kind(g: &Globals, args: &CreateArgs) -> Result<(String, bool), Error> {
+pub(super) async fn create_kind(g: &Globals, args: &CreateArgs) -> Result<(String, bool), Error> {
     let images = NodeImages::embedded();
     let certs_dir = args.kind.mirror.as_ref().map(|_| Fetcher::cache_root().join("kind").join(&args.kind.name).join("certs.d"));
     let config =
         render_config(&args.kind, &images, certs_dir.as_deref()).map_err(|e| Error::usage("invalid cluster settings").with_source(e))?;
     preflight(g, args).await?;
-    let kind = locate_kind(g, &images).await?;
+    let kind = locate_kind(g).await?;
     let context = format!("kind-{}", args.kind.name);
     let existing = kind.clusters().await.map_err(kind_error)?;
     if existing.contains(&args.kind.name) {
@@ -160,7 +167,8 @@ async fn preflight(g: &Globals, args: &CreateArgs) -> Result<(), Error> {
         .with_hint("fix the above (`bigtop-k8s doctor` lists every check), or pass --force"))
 }
 
-async fn locate_kind(g: &Globals, images: &NodeImages) -> Result<Kind, Error> {
+pub(super) async fn locate_kind(g: &Globals) -> Result<Kind, Error> {
+    let images = NodeImages::embedded();
     kind_binary::locate(&images.kind_version, &Fetcher::cache_root(), g.mirror.as_deref()).await.map_err(|e| {
         Error::prerequisite("kind is not available")
             .with_source(e)
@@ -178,7 +186,7 @@ fn write_mirror_hosts(dir: &std::path::Path, mirror: &str) -> Result<(), Error> 
     Ok(())
 }
 
-fn kind_error(e: kind_binary::KindError) -> Error {
+pub(super) fn kind_error(e: kind_binary::KindError) -> Error {
     Error::failure("kind failed").with_source(e).with_hint("the output above is kind's; `bigtop-k8s doctor` checks Docker and the machine")
 }
 
@@ -200,8 +208,7 @@ pub struct Deleted {
 /// Run `delete-cluster`: idempotent, says what it removed.
 pub async fn delete(g: &Globals, name: &str) -> Result<Deleted, Error> {
     kind::validate_name(name).map_err(|e| Error::usage("invalid cluster name").with_source(e))?;
-    let images = NodeImages::embedded();
-    let kind = locate_kind(g, &images).await?;
+    let kind = locate_kind(g).await?;
     let existed = kind.clusters().await.map_err(kind_error)?.iter().any(|c| c == name);
     if existed {
         let step = g.progress.start(format!("delete kind cluster {name}"));

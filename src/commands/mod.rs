@@ -3,6 +3,7 @@
 //! rendering a planned phase.
 
 pub mod add;
+pub mod capi;
 pub mod cluster;
 pub mod doctor;
 pub mod endpoints;

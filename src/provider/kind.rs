@@ -52,6 +52,19 @@ pub struct KindSpec {
     pub ports: Vec<PortMapping>,
     /// Registry mirror (pull-through cache) URL, e.g. `http://127.0.0.1:5001`.
     pub mirror: Option<String>,
+    /// What the cluster is for.
+    pub role: KindRole,
+}
+
+/// What a Kind cluster is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KindRole {
+    /// Runs the phases: no default CNI (Canal comes with the base phase).
+    #[default]
+    Workload,
+    /// A ClusterAPI management cluster: kind's own CNI, and the host's Docker socket for the
+    /// Docker infrastructure provider.
+    Management,
 }
 
 /// Registries whose pulls go through the mirror when one is set.
@@ -131,6 +144,7 @@ pub fn render_config(spec: &KindSpec, images: &NodeImages, certs_dir: Option<&Pa
         pod_subnet => &images.pod_subnet,
         ports => minijinja::Value::from(minijinja::value::Serde(&spec.ports)),
         certs_dir => certs_dir,
+        management => spec.role == KindRole::Management,
     };
     Ok(environment().render_str(&bootstrap_file("kind/cluster.yaml"), ctx).expect("the embedded kind template renders (tested)"))
 }

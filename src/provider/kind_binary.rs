@@ -4,10 +4,8 @@
 //! output for error messages.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
-use tokio::io::AsyncWriteExt;
-
+use super::tool::{self, ToolError};
 use crate::fetch::sha256;
 
 const RELEASES: &str = "https://github.com/kubernetes-sigs/kind/releases/download";
@@ -24,15 +22,8 @@ pub enum KindError {
         detail: String,
     },
     /// A kind command failed.
-    #[error("`{argv}` failed (exit {code}):\n{output}")]
-    Command {
-        /// The command line.
-        argv: String,
-        /// Exit code (-1 when killed).
-        code: i32,
-        /// What it printed (stderr then stdout), trimmed.
-        output: String,
-    },
+    #[error(transparent)]
+    Command(#[from] ToolError),
 }
 
 /// A kind binary we can run.
@@ -104,11 +95,7 @@ fn install(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(path.parent().expect("cache paths have a parent"))?;
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
-    }
+    tool::make_executable(&tmp)?;
     std::fs::rename(&tmp, path)
 }
 
@@ -119,27 +106,7 @@ async fn download(url: &str) -> Result<Vec<u8>, String> {
 impl Kind {
     /// Run `kind <args>` with optional stdin; stdout on success.
     pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, KindError> {
-        let argv = format!("{} {}", self.path.display(), args.join(" "));
-        let mut child = tokio::process::Command::new(&self.path)
-            .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            input.write_all(text.as_bytes()).await.map_err(|e| KindError::Command {
-                argv: argv.clone(),
-                code: -1,
-                output: e.to_string(),
-            })?;
-        }
-        let out = child.wait_with_output().await.map_err(|e| KindError::Command { argv: argv.clone(), code: -1, output: e.to_string() })?;
-        if out.status.success() {
-            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
-        }
-        let output = format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)).trim().to_string();
-        Err(KindError::Command { argv, code: out.status.code().unwrap_or(-1), output })
+        Ok(tool::run(&self.path, args, stdin, &[]).await?)
     }
 
     /// Names of existing kind clusters.

@@ -1,8 +1,16 @@
 //! Providers: where clusters come from. `kind` renders a Kind configuration from `bootstrap/kind/`
-//! and drives the `kind` binary. The data files under `bootstrap/` are embedded in the binary.
+//! and drives the `kind` binary; `capi` renders a ClusterAPI workload cluster from
+//! `cluster-templates/` and drives `clusterctl`; `capi_cluster` watches and tears down the
+//! ClusterAPI objects in the management cluster. The data files under `bootstrap/` are embedded
+//! in the binary.
 
+pub mod capi;
+pub mod capi_cluster;
+pub mod clusterctl;
 pub mod kind;
 pub mod kind_binary;
+pub mod kubeconfig;
+pub mod tool;
 
 /// The bootstrap files compiled into the binary.
 #[derive(rust_embed::Embed)]
