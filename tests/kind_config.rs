@@ -31,6 +31,7 @@ fn rendered_kind_configs_match_their_snapshots() {
                     kubernetes: Some(version.clone()),
                     ports: if workers > 0 { vec![PortMapping { host: 8080, container: 30080 }] } else { vec![] },
                     mirror: mirror.clone(),
+                    role: Default::default(),
                 };
                 let text = render_config(&spec, &images, Some(&certs)).unwrap();
                 let parsed: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));

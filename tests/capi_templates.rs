@@ -1,0 +1,78 @@
+//! R0: the ClusterAPI workload clusters bigtop-k8s renders — snapshots for every infrastructure
+//! with 1 and 3 control-plane machines and 0 or 2 workers — and the management Kind config.
+//! Regenerate snapshots with `BLESS=1 cargo test --test capi_templates`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bigtop_k8s::provider::capi::{CapiSpec, Infrastructure, Providers, render_cluster, resolve_variables};
+use bigtop_k8s::provider::kind::{KindRole, KindSpec, NodeImages, render_config};
+
+/// Values for every required variable of each infrastructure (documentation addresses).
+pub fn sample_variables(infra: Infrastructure) -> BTreeMap<String, String> {
+    let pairs: &[(&str, &str)] = match infra {
+        Infrastructure::Docker => &[],
+        Infrastructure::Aws => &[("AWS_REGION", "eu-west-1")],
+        Infrastructure::Vsphere => &[
+            ("VSPHERE_SERVER", "vcenter.example.com"),
+            ("VSPHERE_TLS_THUMBPRINT", "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67"),
+            ("VSPHERE_DATACENTER", "dc1"),
+            ("VSPHERE_DATASTORE", "ds1"),
+            ("VSPHERE_NETWORK", "VM Network"),
+            ("VSPHERE_RESOURCE_POOL", "*/Resources"),
+            ("VSPHERE_FOLDER", "bigtop"),
+            ("VSPHERE_TEMPLATE", "ubuntu-2404-kube-v1.35.5"),
+            ("CONTROL_PLANE_ENDPOINT_IP", "192.0.2.10"),
+            ("VSPHERE_SSH_AUTHORIZED_KEY", "ssh-ed25519 AAAAC3Nza example"),
+        ],
+    };
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn check_snapshot(name: &str, text: &str, stale: &mut Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/capi").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        stale.push(path.display().to_string());
+    }
+}
+
+#[test]
+fn rendered_workload_clusters_match_their_snapshots() {
+    let providers = Providers::embedded();
+    let mut stale = Vec::new();
+    for infra in Infrastructure::ALL {
+        for cp in [1, 3] {
+            for workers in [0, 2] {
+                let spec = CapiSpec {
+                    name: "analytics".into(),
+                    namespace: "default".into(),
+                    infrastructure: infra,
+                    kubernetes: None,
+                    control_plane_nodes: cp,
+                    workers,
+                    variables: sample_variables(infra),
+                };
+                let vars = resolve_variables(&spec, &providers, |_| None).unwrap();
+                let objects = render_cluster(&spec, &providers, &vars).unwrap();
+                let kcp = objects.iter().find(|o| o["kind"] == "KubeadmControlPlane").unwrap();
+                assert_eq!(kcp["spec"]["replicas"], cp);
+                let md = objects.iter().find(|o| o["kind"] == "MachineDeployment").unwrap();
+                assert_eq!(md["spec"]["replicas"], workers);
+                let taints = &kcp["spec"]["kubeadmConfigSpec"]["initConfiguration"]["nodeRegistration"]["taints"];
+                assert_eq!(taints.is_array(), workers == 0, "without workers the control plane is untainted: {taints}");
+                let text = bigtop_k8s::render::to_yaml(&objects);
+                // cloud-init's own template strings pass through ours untouched.
+                assert_eq!(text.contains("{{ ds.meta_data"), infra != Infrastructure::Docker, "{text}");
+                check_snapshot(&format!("{}-{cp}cp-{workers}w.yaml", infra.name()), &text, &mut stale);
+            }
+        }
+    }
+    let mgmt = KindSpec { name: "analytics-mgmt".into(), role: KindRole::Management, ..Default::default() };
+    let text = render_config(&mgmt, &NodeImages::embedded(), None).unwrap();
+    assert!(text.contains("disableDefaultCNI: false") && text.contains("containerPath: /var/run/docker.sock"), "{text}");
+    check_snapshot("management-kind.yaml", &text, &mut stale);
+    assert!(stale.is_empty(), "differs from (or lacks) its snapshot; review and run `BLESS=1 cargo test --test capi_templates`: {stale:?}");
+}
