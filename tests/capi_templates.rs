@@ -2,32 +2,13 @@
 //! with 1 and 3 control-plane machines and 0 or 2 workers — and the management Kind config.
 //! Regenerate snapshots with `BLESS=1 cargo test --test capi_templates`.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::Path;
 
 use bigtop_k8s::provider::capi::{CapiSpec, Infrastructure, Providers, render_cluster, resolve_variables};
 use bigtop_k8s::provider::kind::{KindRole, KindSpec, NodeImages, render_config};
-
-/// Values for every required variable of each infrastructure (documentation addresses).
-pub fn sample_variables(infra: Infrastructure) -> BTreeMap<String, String> {
-    let pairs: &[(&str, &str)] = match infra {
-        Infrastructure::Docker => &[],
-        Infrastructure::Aws => &[("AWS_REGION", "eu-west-1")],
-        Infrastructure::Vsphere => &[
-            ("VSPHERE_SERVER", "vcenter.example.com"),
-            ("VSPHERE_TLS_THUMBPRINT", "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67"),
-            ("VSPHERE_DATACENTER", "dc1"),
-            ("VSPHERE_DATASTORE", "ds1"),
-            ("VSPHERE_NETWORK", "VM Network"),
-            ("VSPHERE_RESOURCE_POOL", "*/Resources"),
-            ("VSPHERE_FOLDER", "bigtop"),
-            ("VSPHERE_TEMPLATE", "ubuntu-2404-kube-v1.35.5"),
-            ("CONTROL_PLANE_ENDPOINT_IP", "192.0.2.10"),
-            ("VSPHERE_SSH_AUTHORIZED_KEY", "ssh-ed25519 AAAAC3Nza example"),
-        ],
-    };
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
+use common::capi::sample_variables;
 
 fn check_snapshot(name: &str, text: &str, stale: &mut Vec<String>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/capi").join(name);

@@ -7,7 +7,6 @@ use bigtop_k8s::remove::list_labelled;
 use common::*;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 
 async fn default_classes(client: &kube::Client) -> Vec<String> {
     let api: Api<StorageClass> = Api::all(client.clone());
@@ -24,14 +23,6 @@ async fn default_classes(client: &kube::Client) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Give the test environment's `standard` class its default flag back (other tests bind PVCs with it).
-async fn restore_standard(client: &kube::Client) {
-    let api: Api<StorageClass> = Api::all(client.clone());
-    let patch = serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}});
-    api.patch("standard", &PatchParams::apply("bigtop-tests").force(), &Patch::Apply(&patch)).await.unwrap();
 }
 
 #[tokio::test]

@@ -1,23 +1,42 @@
-//! `status`: installed phases, versions and the last checkpoint, from the state ConfigMap.
+//! `status`: installed phases, versions and the last checkpoint, from the state ConfigMap; for
+//! ClusterAPI clusters also the management cluster's objects with their conditions.
 
+use serde::Serialize;
+
+use super::capi::{ManagementView, management_text, management_view};
 use super::{Globals, state_error};
 use crate::cluster::connect;
 use crate::error::Error;
 use crate::output::table;
 use crate::state::{self, State};
 
-/// Read the state.
-pub async fn run(g: &Globals) -> Result<State, Error> {
+/// What `status` shows.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// Installed phases by name.
+    #[serde(flatten)]
+    pub phases: State,
+    /// The ClusterAPI objects of this cluster, when it was created through ClusterAPI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clusterapi: Option<ManagementView>,
+}
+
+/// Read the state (and the management cluster's view).
+pub async fn run(g: &Globals) -> Result<Status, Error> {
     let cluster = connect(&g.target).await?;
-    state::load(&cluster.client).await.map_err(state_error)
+    let phases = state::load(&cluster.client).await.map_err(state_error)?;
+    let clusterapi = management_view(&cluster.client).await?;
+    Ok(Status { phases, clusterapi })
 }
 
 /// The state as a table.
-pub fn text(state: &State) -> String {
-    if state.is_empty() {
-        return "no phase installed; `bigtop-k8s phases` lists them".into();
+pub fn text(status: &Status) -> String {
+    let management = status.clusterapi.as_ref().map(|v| format!("{}\n\n", management_text(v))).unwrap_or_default();
+    if status.phases.is_empty() {
+        return format!("{management}no phase installed; `bigtop-k8s phases` lists them");
     }
-    let rows: Vec<Vec<String>> = state
+    let rows: Vec<Vec<String>> = status
+        .phases
         .iter()
         .map(|(phase, r)| {
             let addons = r.addons.iter().map(|(a, v)| format!("{a} {v}")).collect::<Vec<_>>().join(", ");
@@ -29,5 +48,5 @@ pub fn text(state: &State) -> String {
             vec![phase.clone(), addons, r.profile.clone(), r.applied_at.clone(), check, evidence]
         })
         .collect();
-    table(&["PHASE", "ADDONS", "PROFILE", "APPLIED", "CHECKPOINT", "EVIDENCE"], &rows)
+    format!("{management}{}", table(&["PHASE", "ADDONS", "PROFILE", "APPLIED", "CHECKPOINT", "EVIDENCE"], &rows))
 }

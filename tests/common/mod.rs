@@ -91,6 +91,7 @@ pub fn remove(phases: &[&str]) {
     args.extend_from_slice(phases);
     run(&args).expect(0);
 }
+pub mod capi;
 pub mod servers;
 
 /// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on
@@ -152,4 +153,12 @@ pub async fn serve_hello() -> u16 {
         }
     });
     port
+}
+
+/// Give the test environment's `standard` class its default flag back (other tests bind PVCs with it).
+pub async fn restore_standard(client: &kube::Client) {
+    let api: kube::Api<k8s_openapi::api::storage::v1::StorageClass> = kube::Api::all(client.clone());
+    let patch = serde_json::json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}});
+    api.patch("standard", &kube::api::PatchParams::apply("bigtop-tests").force(), &kube::api::Patch::Apply(&patch)).await.unwrap();
 }
