@@ -322,11 +322,47 @@ enum Command {
         #[arg(long)]
         forward: bool,
     },
+    /// Spark applications on the cluster (the spark phase).
+    Spark {
+        #[command(subcommand)]
+        command: SparkCommand,
+    },
     /// Check Docker, the machine and Kubernetes access, each with its fix.
     Doctor {
         /// Profile whose budget Docker's memory and CPUs are checked against.
         #[arg(long, value_enum, default_value_t = ProfileArg::Laptop)]
         profile: ProfileArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SparkCommand {
+    /// Run an application in cluster mode with the phase's S3 settings; prints the driver's log
+    /// and fails when the driver does.
+    Submit {
+        /// job.py or app.jar (shipped in a ConfigMap, up to 900 KiB), or an s3a:// URL.
+        app: String,
+        /// Arguments of the application (after --).
+        #[arg(last = true)]
+        args: Vec<String>,
+        /// Application name (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Main class (jars).
+        #[arg(long)]
+        class: Option<String>,
+        /// spark.driver.memory (default: the profile's, in spark-defaults.conf).
+        #[arg(long)]
+        driver_memory: Option<String>,
+        /// spark.executor.memory.
+        #[arg(long)]
+        executor_memory: Option<String>,
+        /// spark.executor.instances.
+        #[arg(long)]
+        executors: Option<u32>,
+        /// Only ask the API server to validate what would be created (server-side dry run).
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -405,6 +441,21 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
                 true => commands::endpoints::forward_until_interrupted(g, &endpoints).await?,
                 false => print(f, &endpoints, commands::endpoints::text),
             }
+        }
+        Command::Spark { command: SparkCommand::Submit { app, args, name, class, driver_memory, executor_memory, executors, dry_run } } => {
+            let args = commands::spark::SubmitArgs {
+                app: app.clone(),
+                name: name.clone(),
+                class: class.clone(),
+                args: args.clone(),
+                resources: crate::spark::Resources {
+                    driver_memory: driver_memory.clone(),
+                    executor_memory: executor_memory.clone(),
+                    executors: *executors,
+                },
+                dry_run: *dry_run,
+            };
+            print(f, &commands::spark::submit(g, &args).await?, commands::spark::text);
         }
         Command::Doctor { profile } => {
             let checks = commands::doctor::run(g, (*profile).into()).await;

@@ -29,6 +29,7 @@ pub mod render;
 pub mod s3;
 pub mod secrets;
 pub mod setup;
+pub mod spark;
 pub mod spec;
 pub mod state;
 pub mod wait;

@@ -40,6 +40,28 @@ pub enum Validation {
     BucketName,
     /// An absolute filesystem path on the nodes.
     AbsolutePath,
+    /// An `http://` or `https://` URL without a trailing slash.
+    Url,
+    /// A JVM memory size (`512m`, `2g`) of at least what a JVM-based server needs to start.
+    JvmMemory,
+    /// A `thrift://host:port` URI, or empty for none.
+    OptionalThriftUri,
+}
+
+/// Spark refuses to start with less system memory than 450 MiB (its `MemoryManager` check).
+pub const JVM_MIN_MIB: u64 = 450;
+
+/// MiB of a JVM memory size: digits and a unit k, m, g or t (Spark's and `-Xmx`'s syntax).
+pub fn jvm_memory_mib(s: &str) -> Option<u64> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = digits.parse().ok()?;
+    match unit.to_ascii_lowercase().as_str() {
+        "k" => Some(n / 1024),
+        "m" => Some(n),
+        "g" => n.checked_mul(1024),
+        "t" => n.checked_mul(1024 * 1024),
+        _ => None,
+    }
 }
 
 /// A declared parameter. (No `deny_unknown_fields`: serde cannot combine it with `flatten`;
@@ -210,6 +232,28 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
             let s = scalar_string(raw);
             bucket_name(&s).map_err(|r| invalid(format!("not a valid S3 bucket name: {r}")))?;
             Ok(Value::String(s))
+        }
+        Validation::JvmMemory => {
+            let s = scalar_string(raw);
+            let mib = jvm_memory_mib(&s).ok_or_else(|| invalid("expected a JVM memory size such as 512m or 2g".into()))?;
+            if mib < JVM_MIN_MIB {
+                return Err(invalid(format!("{mib} MiB is below the {JVM_MIN_MIB} MiB Spark's JVM needs to start (it refuses less)")));
+            }
+            Ok(Value::String(s))
+        }
+        Validation::Url => {
+            let s = scalar_string(raw);
+            let parsed = url::Url::parse(&s).map_err(|e| invalid(format!("not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || s.ends_with('/') {
+                return Err(invalid("expected an http:// or https:// URL without a trailing slash".into()));
+            }
+            Ok(Value::String(s))
+        }
+        Validation::OptionalThriftUri => {
+            let s = scalar_string(raw);
+            let ok =
+                s.is_empty() || url::Url::parse(&s).is_ok_and(|u| u.scheme() == "thrift" && u.host_str().is_some() && u.port().is_some());
+            if ok { Ok(Value::String(s)) } else { Err(invalid("expected thrift://host:port, or empty for none".into())) }
         }
         Validation::AbsolutePath => {
             let s = scalar_string(raw);

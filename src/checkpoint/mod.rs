@@ -6,6 +6,7 @@ mod base;
 pub mod forward;
 mod http;
 pub mod s3;
+pub mod spark;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use crate::catalog::Addon;
 pub type Evidence = BTreeMap<String, Value>;
 
 /// Checkpoint kinds this binary implements.
-pub const KINDS: [&str; 3] = ["http", "s3-roundtrip", "storage-and-policy"];
+pub const KINDS: [&str; 4] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job"];
 
 /// Why a checkpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         "http" => http::run(ctx, &Settings(&def.with)).await,
         "s3-roundtrip" => s3::run(ctx, &Settings(&def.with)).await,
         "storage-and-policy" => base::run(ctx, &def.with).await,
+        "spark-job" => spark::run(ctx, &Settings(&def.with)).await,
         other => Err(CheckpointError::UnknownKind(other.into())),
     }
 }

@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod phases;
 pub mod remove;
 pub mod render;
+pub mod spark;
 pub mod status;
 pub mod verify;
 

@@ -3,6 +3,7 @@
 //! `addon.yaml` picks the kind and its settings. Every kind is idempotent.
 
 pub mod garage;
+pub mod spark;
 mod storage_class;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use crate::catalog::{Addon, PhaseDef};
 use crate::checkpoint::forward::ForwardError;
 
 /// Setup kinds this binary implements.
-pub const KINDS: [&str; 2] = ["garage-admin", "default-storage-class"];
+pub const KINDS: [&str; 3] = ["garage-admin", "default-storage-class", "spark"];
 
 /// Why a setup failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
     match def.kind.as_str() {
         "garage-admin" => garage::run(ctx, &def.with).await,
         "default-storage-class" => storage_class::run(ctx, &def.with).await,
+        "spark" => spark::run(ctx, &def.with).await,
         other => Err(SetupError::UnknownKind(other.into())),
     }
 }

@@ -13,7 +13,8 @@
 use std::process::Command;
 
 fn bigtop(kubeconfig: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("the binary runs");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("the binary runs");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
     eprintln!("$ bigtop-k8s {}\n{stdout}{stderr}", args.join(" "));
     (out.status.code().unwrap_or(-1), stdout, stderr)
@@ -27,7 +28,10 @@ fn capd_workload_cluster_passes_the_base_checkpoint_then_is_deleted() {
     let kc = dir.path().join("config");
     let name = "bigtop-capi-e2e";
     let cleanup = || bigtop(&kc, &["delete-cluster", "--provider", "capi", "--name", name, "--timeout", "900"]);
-    let (code, out, _) = bigtop(&kc, &["create-cluster", "--provider", "capi", "--infrastructure", "docker", "--name", name, "--workers", "1", "--timeout", "900"]);
+    let (code, out, _) = bigtop(
+        &kc,
+        &["create-cluster", "--provider", "capi", "--infrastructure", "docker", "--name", name, "--workers", "1", "--timeout", "900"],
+    );
     if code != 0 {
         cleanup();
         panic!("create-cluster --provider capi failed with exit code {code}");
@@ -41,5 +45,9 @@ fn capd_workload_cluster_passes_the_base_checkpoint_then_is_deleted() {
     assert!(kinds.contains(&"Cluster") && kinds.contains(&"Machine"), "{kinds:?}");
     let (code, out, _) = cleanup();
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("deleted ClusterAPI cluster {name}")) && out.contains(&format!("deleted the Kind management cluster {name}-mgmt")), "{out}");
+    assert!(
+        out.contains(&format!("deleted ClusterAPI cluster {name}"))
+            && out.contains(&format!("deleted the Kind management cluster {name}-mgmt")),
+        "{out}"
+    );
 }

@@ -1,0 +1,103 @@
+//! The `spark-job` checkpoint: submit the phase's own PySpark job (ConfigMap `configmap`, key
+//! `file`) the way `bigtop-k8s spark submit` does; the job writes 1000 known rows as parquet to
+//! the warehouse bucket, reads them back and prints count and sum, which must match.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use serde_json::{Value, json};
+
+use super::{CheckpointError, Context, Evidence, Settings};
+use crate::spark::{self, App, Resources, Submission};
+
+const ROWS: u64 = 1000;
+/// Sum of i*i for i in 0..1000.
+const SUM: u64 = 332_833_500;
+const START_BUDGET: Duration = Duration::from_secs(300);
+const RUN_BUDGET: Duration = Duration::from_secs(900);
+
+pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
+    let (cm_name, file) = (s.str("configmap")?, s.str("file")?);
+    let ns = &ctx.addon.namespace;
+    let cm = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
+        .get(&cm_name)
+        .await
+        .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::apply::error_text(&e))))?;
+    let job = cm.data.and_then(|mut d| d.remove(&file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
+    let bucket = warehouse_bucket(ctx.client).await?;
+    let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
+    let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let sub = Submission::new(
+        "bigtop-checkpoint",
+        App::File { name: file, bytes: job.into_bytes() },
+        None,
+        vec![path.clone()],
+        Resources::default(),
+    );
+    let mut tail = VecDeque::new();
+    let outcome = spark::run(ctx.client, &sub, &conf, START_BUDGET, Some(RUN_BUDGET), |line| {
+        if tail.len() == 20 {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_string());
+    })
+    .await
+    .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let log = || tail.iter().cloned().collect::<Vec<_>>().join("\n");
+    if outcome.exit_code != 0 {
+        return Err(CheckpointError::Failed(format!(
+            "the Spark job exited with {} (driver pod {}/{}); its last lines:\n{}",
+            outcome.exit_code,
+            spark::NAMESPACE,
+            outcome.driver_pod,
+            log()
+        )));
+    }
+    let reported = parse_evidence(&outcome.marked_lines)
+        .ok_or_else(|| CheckpointError::Failed(format!("the job printed no BIGTOP_CHECKPOINT line:\n{}", log())))?;
+    check(&reported)?;
+    let mut evidence: Evidence = reported.into_iter().collect();
+    evidence.insert("driverSeconds".into(), json!((outcome.seconds * 10.0).round() / 10.0));
+    Ok(evidence)
+}
+
+/// The JSON after `BIGTOP_CHECKPOINT ` on the job's evidence line.
+pub fn parse_evidence(lines: &[String]) -> Option<BTreeMap<String, Value>> {
+    lines.iter().find_map(|l| l.strip_prefix("BIGTOP_CHECKPOINT ")).and_then(|j| serde_json::from_str(j).ok())
+}
+
+/// The rows the job read back must be the rows it wrote.
+pub fn check(reported: &BTreeMap<String, Value>) -> Result<(), CheckpointError> {
+    let (rows, sum) = (reported.get("rows").and_then(Value::as_u64), reported.get("sum").and_then(Value::as_u64));
+    if rows == Some(ROWS) && sum == Some(SUM) {
+        return Ok(());
+    }
+    Err(CheckpointError::Failed(format!("expected {ROWS} rows summing to {SUM}, the job read {rows:?} rows summing to {sum:?}")))
+}
+
+async fn warehouse_bucket(client: &kube::Client) -> Result<String, CheckpointError> {
+    let state = crate::state::load(client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let bucket = state.get("object-storage").and_then(|r| r.parameters.get("object-storage.warehouse-bucket")).and_then(Value::as_str);
+    bucket
+        .map(str::to_string)
+        .ok_or_else(|| CheckpointError::Failed("the object-storage phase is not recorded: `bigtop-k8s add-phase object-storage`".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_line_and_check() {
+        let lines = vec!["noise".to_string(), r#"BIGTOP_CHECKPOINT {"rows": 1000, "sum": 332833500, "path": "s3a://w/p"}"#.to_string()];
+        let ev = parse_evidence(&lines).unwrap();
+        assert!(check(&ev).is_ok());
+        let mut wrong = ev.clone();
+        wrong.insert("sum".into(), json!(1));
+        assert!(check(&wrong).unwrap_err().to_string().contains("summing to Some(1)"));
+        assert_eq!((0..ROWS).map(|i| i * i).sum::<u64>(), SUM);
+        assert!(parse_evidence(&["x".into()]).is_none());
+    }
+}
