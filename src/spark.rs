@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::{AsyncBufReadExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -351,34 +351,20 @@ pub struct Outcome {
     pub marked_lines: Vec<String>,
 }
 
-/// Server-side dry run of every object a submission would create (and of the driver pod).
+/// Server-side dry run, with strict field validation, of every object a submission would
+/// create (and of the driver pod spark-submit would make).
 pub async fn dry_run(client: &Client, sub: &Submission, conf: &PhaseConf) -> Result<Vec<Value>, SparkError> {
     let mut all = objects(sub, conf);
     all.push(driver_preview(sub, conf));
-    let params = PostParams { dry_run: true, ..Default::default() };
+    let params = PatchParams { dry_run: true, field_validation: Some(kube::api::ValidationDirective::Strict), ..PatchParams::apply(crate::apply::FIELD_MANAGER) };
     let mut accepted = Vec::new();
     for obj in &all {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
         let stored = match obj["kind"].as_str() {
-            Some("ConfigMap") => {
-                let cm: ConfigMap = serde_json::from_value(obj.clone()).expect("we built a ConfigMap");
-                serde_json::to_value(
-                    Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-                        .create(&params, &cm)
-                        .await
-                        .map_err(api("dry-run the ConfigMap"))?,
-                )
-            }
-            _ => {
-                let pod: Pod = serde_json::from_value(obj.clone())
-                    .map_err(|e| SparkError::Api { action: "build the pod".into(), detail: e.to_string() })?;
-                let name = pod.name_any();
-                serde_json::to_value(
-                    Api::<Pod>::namespaced(client.clone(), NAMESPACE)
-                        .create(&params, &pod)
-                        .await
-                        .map_err(api(format!("dry-run pod {name}")))?,
-                )
-            }
+            Some("ConfigMap") => serde_json::to_value(
+                Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE).patch(&name, &params, &Patch::Apply(obj)).await.map_err(api(format!("dry-run ConfigMap {name}")))?,
+            ),
+            _ => serde_json::to_value(Api::<Pod>::namespaced(client.clone(), NAMESPACE).patch(&name, &params, &Patch::Apply(obj)).await.map_err(api(format!("dry-run pod {name}")))?),
         };
         accepted.push(stored.expect("objects serialize"));
     }
