@@ -180,6 +180,9 @@ struct ClusterFlags {
     /// Kubernetes version of the Kind nodes (default: the newest pinned for our kind release).
     #[arg(long)]
     kubernetes_version: Option<String>,
+    /// Reserve this many of the workers for Spark (labelled and tainted bigtop.apache.org/spark=true).
+    #[arg(long, default_value_t = 0)]
+    spark_nodes: u32,
     /// Publish a node port on 127.0.0.1: HOST:CONTAINER (repeatable).
     #[arg(long = "port", value_name = "HOST:CONTAINER", value_parser = parse_port)]
     ports: Vec<PortMapping>,
@@ -228,6 +231,7 @@ impl ClusterFlags {
                 ports: self.ports.clone(),
                 mirror: self.registry_mirror.clone(),
                 role: KindRole::Workload,
+                spark_nodes: self.spark_nodes,
             },
             preflight: if self.force { cluster::Preflight::Ignore } else { cluster::Preflight::Enforce },
             verify: if self.no_verify { add::Verify::Skip } else { add::Verify::Run },

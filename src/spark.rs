@@ -356,15 +356,27 @@ pub struct Outcome {
 pub async fn dry_run(client: &Client, sub: &Submission, conf: &PhaseConf) -> Result<Vec<Value>, SparkError> {
     let mut all = objects(sub, conf);
     all.push(driver_preview(sub, conf));
-    let params = PatchParams { dry_run: true, field_validation: Some(kube::api::ValidationDirective::Strict), ..PatchParams::apply(crate::apply::FIELD_MANAGER) };
+    let params = PatchParams {
+        dry_run: true,
+        field_validation: Some(kube::api::ValidationDirective::Strict),
+        ..PatchParams::apply(crate::apply::FIELD_MANAGER)
+    };
     let mut accepted = Vec::new();
     for obj in &all {
         let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
         let stored = match obj["kind"].as_str() {
             Some("ConfigMap") => serde_json::to_value(
-                Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE).patch(&name, &params, &Patch::Apply(obj)).await.map_err(api(format!("dry-run ConfigMap {name}")))?,
+                Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
+                    .patch(&name, &params, &Patch::Apply(obj))
+                    .await
+                    .map_err(api(format!("dry-run ConfigMap {name}")))?,
             ),
-            _ => serde_json::to_value(Api::<Pod>::namespaced(client.clone(), NAMESPACE).patch(&name, &params, &Patch::Apply(obj)).await.map_err(api(format!("dry-run pod {name}")))?),
+            _ => serde_json::to_value(
+                Api::<Pod>::namespaced(client.clone(), NAMESPACE)
+                    .patch(&name, &params, &Patch::Apply(obj))
+                    .await
+                    .map_err(api(format!("dry-run pod {name}")))?,
+            ),
         };
         accepted.push(stored.expect("objects serialize"));
     }

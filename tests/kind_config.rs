@@ -32,11 +32,16 @@ fn rendered_kind_configs_match_their_snapshots() {
                     ports: if workers > 0 { vec![PortMapping { host: 8080, container: 30080 }] } else { vec![] },
                     mirror: mirror.clone(),
                     role: Default::default(),
+                    spark_nodes: if workers > 0 { 1 } else { 0 },
                 };
                 let text = render_config(&spec, &images, Some(&certs)).unwrap();
                 let parsed: serde_json::Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
                 assert_eq!(parsed["networking"]["disableDefaultCNI"], true);
                 assert_eq!(parsed["nodes"].as_array().unwrap().len(), 1 + workers as usize);
+                let spark: Vec<&serde_json::Value> =
+                    parsed["nodes"].as_array().unwrap().iter().filter(|n| n["labels"]["bigtop.apache.org/spark"] == "true").collect();
+                assert_eq!(spark.len(), if workers > 0 { 1 } else { 0 }, "the last worker is reserved for Spark");
+                assert!(spark.iter().all(|n| n["kubeadmConfigPatches"][0].as_str().unwrap().contains("NoSchedule")));
                 assert!(parsed["nodes"][0]["image"].as_str().unwrap().contains("@sha256:"));
                 let m = if mirror.is_some() { "mirror" } else { "no-mirror" };
                 check_snapshot(&format!("{version}-{label}-{m}.yaml"), &text, &mut stale);

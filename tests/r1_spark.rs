@@ -66,7 +66,9 @@ async fn spark_phase_applies_copies_the_key_reapplies_unchanged_and_submit_objec
     let out = run(&["add-phase", "spark", "--no-verify", "--set", "spark.node-pool=dedicated"]).expect(1);
     assert!(out.stderr.contains("no node is labelled bigtop.apache.org/spark=true"), "{}", out.stderr);
     label_spark_node(&client, true).await;
-    run(&["add-phase", "spark", "--no-verify", "--set", "spark.node-pool=dedicated"]).expect(0);
+    // Labelled nodes are found without being asked (create-cluster --spark-nodes labels them).
+    let out = run(&["add-phase", "spark", "--no-verify"]).expect(0);
+    assert!(out.stderr.contains("1 node(s) labelled bigtop.apache.org/spark=true: Spark runs there"), "{}", out.stderr);
     for pod in dry_run(&[]).iter().filter(|o| o["kind"] == "Pod") {
         assert_eq!(pod["spec"]["nodeSelector"]["bigtop.apache.org/spark"], "true", "{pod}");
         assert_eq!(pod["spec"]["tolerations"][0]["key"], "bigtop.apache.org/spark", "{pod}");
@@ -92,7 +94,11 @@ fn spark_bad_input_is_refused_with_the_next_step() {
     let out = run(&["spark", "submit", &app(), "--driver-memory", "256m"]).expect(2);
     assert!(out.stderr.contains("at least 450 MiB"), "{}", out.stderr);
     let out = run(&["spark", "submit", &app()]).expect(3);
-    assert!(out.stderr.contains("the spark phase is not installed") && out.stderr.contains("add-phase spark --with-deps"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the spark phase is not installed") && out.stderr.contains("add-phase spark --with-deps"),
+        "{}",
+        out.stderr
+    );
     let out = run(&["add-phase", "spark", "--with-deps", "--dry-run", "--set", "spark.version=4.1.1"]).expect(2);
     assert!(out.stderr.contains("expected one of: 4.0.1, 3.5.7"), "{}", out.stderr);
     let out = run(&["add-phase", "spark", "--with-deps", "--dry-run", "--set", "spark.executor-memory=300m"]).expect(2);

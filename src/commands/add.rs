@@ -77,6 +77,10 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     }
     plan::check_names(&catalog, &requested).map_err(plan_error)?;
     let cluster = connect(&g.target).await?;
+    let resolved = match dedicated_spark_pool(g, &catalog, &spec, &requested, &cluster).await? {
+        Some(with_pool) => with_pool,
+        None => resolved,
+    };
     let state = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = state.keys().cloned().collect();
     let planned = plan::plan(&catalog, &requested, &installed, args.missing, &resolved).map_err(plan_error)?;
@@ -109,6 +113,38 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
         outcomes.push(installer.install(&rendered).await?);
     }
     Ok(outcomes)
+}
+
+/// Nodes labelled for Spark (by `create-cluster --spark-nodes`, or by hand) mean Spark pods belong
+/// there: unless the user chose `spark.node-pool`, the spark phase gets `dedicated`.
+async fn dedicated_spark_pool(
+    g: &Globals,
+    catalog: &Catalog,
+    spec: &crate::spec::Spec,
+    requested: &[String],
+    cluster: &Cluster,
+) -> Result<Option<Resolved>, Error> {
+    const KEY: &str = "spark.node-pool";
+    if !requested.iter().any(|p| p == "spark") || spec.overrides.0.contains_key(KEY) {
+        return Ok(None);
+    }
+    let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
+    let labelled = nodes
+        .list(&kube::api::ListParams::default().labels(&label))
+        .await
+        .map_err(|e| Error::failure("cannot list nodes").with_source(e))?
+        .items
+        .len();
+    if labelled == 0 {
+        return Ok(None);
+    }
+    g.progress.note(&format!("{labelled} node(s) labelled {label}: Spark runs there ({KEY}=dedicated; override with --set {KEY}=shared)"));
+    let mut overrides = spec.overrides.clone();
+    overrides.set(crate::params::Layer::Flag, KEY, "dedicated".into());
+    let resolved =
+        crate::params::resolve(catalog, spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))?;
+    Ok(Some(resolved))
 }
 
 /// An installed phase keeps its addons: switching (e.g. MinIO to Garage) would abandon the data

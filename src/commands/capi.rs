@@ -67,7 +67,7 @@ pub async fn create(g: &Globals, args: &CapiArgs, create_args: &CreateArgs) -> R
 
     if let Management::Kind(name) = &args.management {
         let kind_spec = KindSpec { name: name.clone(), role: KindRole::Management, ..create_args.kind.clone() };
-        let kind_spec = KindSpec { workers: 0, ports: Vec::new(), ..kind_spec };
+        let kind_spec = KindSpec { workers: 0, spark_nodes: 0, ports: Vec::new(), ..kind_spec };
         create_kind(g, &CreateArgs { kind: kind_spec, ..create_args.clone() }).await?;
     }
     let mgmt_target = args.management.target(g);

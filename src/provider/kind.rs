@@ -54,6 +54,8 @@ pub struct KindSpec {
     pub mirror: Option<String>,
     /// What the cluster is for.
     pub role: KindRole,
+    /// Workers (the last ones) labelled and tainted for Spark alone.
+    pub spark_nodes: u32,
 }
 
 /// What a Kind cluster is for.
@@ -94,6 +96,14 @@ pub enum KindConfigError {
     /// Too many workers for one machine.
     #[error("{0} workers requested; at most {MAX_WORKERS} fit on one machine (use --provider capi to grow beyond)")]
     TooManyWorkers(u32),
+    /// More Spark nodes than workers.
+    #[error("{spark} Spark nodes requested but only {workers} workers: Spark nodes are workers (add --workers {spark})")]
+    SparkNodes {
+        /// Spark nodes asked for.
+        spark: u32,
+        /// Workers.
+        workers: u32,
+    },
     /// The mirror is not an http(s) URL.
     #[error("registry mirror {0:?} is not an http:// or https:// URL")]
     InvalidMirror(String),
@@ -130,6 +140,9 @@ pub fn render_config(spec: &KindSpec, images: &NodeImages, certs_dir: Option<&Pa
     if spec.workers > MAX_WORKERS {
         return Err(KindConfigError::TooManyWorkers(spec.workers));
     }
+    if spec.spark_nodes > spec.workers {
+        return Err(KindConfigError::SparkNodes { spark: spec.spark_nodes, workers: spec.workers });
+    }
     if let Some(m) = &spec.mirror
         && !(m.starts_with("http://") || m.starts_with("https://"))
     {
@@ -145,6 +158,7 @@ pub fn render_config(spec: &KindSpec, images: &NodeImages, certs_dir: Option<&Pa
         ports => minijinja::Value::from(minijinja::value::Serde(&spec.ports)),
         certs_dir => certs_dir,
         management => spec.role == KindRole::Management,
+        first_spark_worker => spec.workers - spec.spark_nodes,
     };
     Ok(environment().render_str(&bootstrap_file("kind/cluster.yaml"), ctx).expect("the embedded kind template renders (tested)"))
 }
@@ -177,6 +191,8 @@ mod tests {
         assert!(err.contains("supported: v1.33.12, v1.34.8"), "{err}");
         let spec = KindSpec { name: "x".into(), workers: 11, ..Default::default() };
         assert_eq!(render_config(&spec, &images, None), Err(KindConfigError::TooManyWorkers(11)));
+        let spec = KindSpec { name: "x".into(), workers: 1, spark_nodes: 2, ..Default::default() };
+        assert_eq!(render_config(&spec, &images, None), Err(KindConfigError::SparkNodes { spark: 2, workers: 1 }));
         let spec = KindSpec { name: "x".into(), mirror: Some("ftp://m".into()), ..Default::default() };
         assert!(matches!(render_config(&spec, &images, None), Err(KindConfigError::InvalidMirror(_))));
     }
