@@ -4,21 +4,10 @@
 
 mod common;
 
-use std::path::Path;
-
 use bigtop_k8s::provider::capi::{CapiSpec, Infrastructure, Providers, render_cluster, resolve_variables};
 use bigtop_k8s::provider::kind::{KindRole, KindSpec, NodeImages, render_config};
 use common::capi::sample_variables;
-
-fn check_snapshot(name: &str, text: &str, stale: &mut Vec<String>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/capi").join(name);
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-        stale.push(path.display().to_string());
-    }
-}
+use common::check_snapshot;
 
 #[test]
 fn rendered_workload_clusters_match_their_snapshots() {
@@ -47,13 +36,13 @@ fn rendered_workload_clusters_match_their_snapshots() {
                 let text = bigtop_k8s::render::to_yaml(&objects);
                 // cloud-init's own template strings pass through ours untouched.
                 assert_eq!(text.contains("{{ ds.meta_data"), infra != Infrastructure::Docker, "{text}");
-                check_snapshot(&format!("{}-{cp}cp-{workers}w.yaml", infra.name()), &text, &mut stale);
+                check_snapshot("capi", &format!("{}-{cp}cp-{workers}w.yaml", infra.name()), &text, &mut stale);
             }
         }
     }
     let mgmt = KindSpec { name: "analytics-mgmt".into(), role: KindRole::Management, ..Default::default() };
     let text = render_config(&mgmt, &NodeImages::embedded(), None).unwrap();
     assert!(text.contains("disableDefaultCNI: false") && text.contains("containerPath: /var/run/docker.sock"), "{text}");
-    check_snapshot("management-kind.yaml", &text, &mut stale);
+    check_snapshot("capi", "management-kind.yaml", &text, &mut stale);
     assert!(stale.is_empty(), "differs from (or lacks) its snapshot; review and run `BLESS=1 cargo test --test capi_templates`: {stale:?}");
 }

@@ -3,19 +3,12 @@
 //! the pod subnet agreeing with the pinned canal.yaml. Regenerate snapshots with
 //! `BLESS=1 cargo test --test kind_config`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use bigtop_k8s::provider::kind::{KindSpec, NodeImages, PortMapping, hosts_toml, render_config};
-
-fn check_snapshot(name: &str, text: &str, stale: &mut Vec<String>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/kind").join(name);
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-        stale.push(path.display().to_string());
-    }
-}
+use common::check_snapshot;
 
 #[test]
 fn rendered_kind_configs_match_their_snapshots() {
@@ -44,11 +37,11 @@ fn rendered_kind_configs_match_their_snapshots() {
                 assert!(spark.iter().all(|n| n["kubeadmConfigPatches"][0].as_str().unwrap().contains("NoSchedule")));
                 assert!(parsed["nodes"][0]["image"].as_str().unwrap().contains("@sha256:"));
                 let m = if mirror.is_some() { "mirror" } else { "no-mirror" };
-                check_snapshot(&format!("{version}-{label}-{m}.yaml"), &text, &mut stale);
+                check_snapshot("kind", &format!("{version}-{label}-{m}.yaml"), &text, &mut stale);
             }
         }
     }
-    check_snapshot("hosts-docker.io.toml", &hosts_toml("https://registry-1.docker.io", "http://127.0.0.1:5001"), &mut stale);
+    check_snapshot("kind", "hosts-docker.io.toml", &hosts_toml("https://registry-1.docker.io", "http://127.0.0.1:5001"), &mut stale);
     assert!(stale.is_empty(), "differs from (or lacks) its snapshot; review and run `BLESS=1 cargo test --test kind_config`: {stale:?}");
 }
 

@@ -162,3 +162,15 @@ pub async fn restore_standard(client: &kube::Client) {
         "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}});
     api.patch("standard", &kube::api::PatchParams::apply("bigtop-tests").force(), &kube::api::Patch::Apply(&patch)).await.unwrap();
 }
+
+/// Compare `text` with `tests/snapshots/<dir>/<name>` (write it with BLESS=1); a differing or
+/// missing snapshot is pushed onto `stale`.
+pub fn check_snapshot(dir: &str, name: &str, text: &str, stale: &mut Vec<String>) {
+    let path = repo().join("tests/snapshots").join(dir).join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        stale.push(path.display().to_string());
+    }
+}
