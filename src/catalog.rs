@@ -142,6 +142,16 @@ pub struct ActionDef {
     pub with: BTreeMap<String, serde_json::Value>,
 }
 
+/// A Secret copied from another namespace.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Import {
+    /// Namespace it comes from.
+    pub namespace: String,
+    /// Its name (the copy has the same name).
+    pub secret: String,
+}
+
 /// An addon: one component with its version, images, parameters and templates.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -169,6 +179,10 @@ pub struct Addon {
     /// Generated credentials.
     #[serde(default)]
     pub generated: Vec<GeneratedSecret>,
+    /// Secrets of other phases copied into this addon's namespace at install time (a pod can
+    /// only use Secrets of its own namespace), e.g. the lake key of the service.
+    #[serde(default)]
+    pub imports: Vec<Import>,
     /// Custom resource kinds whose `Ready` condition is waited for.
     #[serde(default)]
     pub ready_condition_kinds: Vec<String>,

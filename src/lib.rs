@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod setup;
 pub mod spark;
 pub mod spec;
+pub mod sql;
 pub mod state;
 pub mod wait;
 

@@ -42,6 +42,12 @@ pub enum Validation {
     AbsolutePath,
     /// An `http://` or `https://` URL without a trailing slash.
     Url,
+    /// Extra `key=value` lines for a connector's catalog file, as a list (or comma-separated
+    /// from `--set`); keys the pinned release no longer knows are refused with their successor.
+    CatalogProperties {
+        /// Key prefix → what replaced it in the pinned release.
+        removed: BTreeMap<String, String>,
+    },
     /// A JVM memory size (`512m`, `2g`) of at least what a JVM-based server needs to start.
     JvmMemory,
     /// A `thrift://host:port` URI, or empty for none.
@@ -232,6 +238,22 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
             let s = scalar_string(raw);
             bucket_name(&s).map_err(|r| invalid(format!("not a valid S3 bucket name: {r}")))?;
             Ok(Value::String(s))
+        }
+        Validation::CatalogProperties { removed } => {
+            let entries: Vec<String> = match raw {
+                Value::Array(items) => items.iter().map(scalar_string).collect(),
+                other => scalar_string(other).split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect(),
+            };
+            for entry in &entries {
+                let (k, _) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} is not key=value")))?;
+                if k.is_empty() || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'_') {
+                    return Err(invalid(format!("{k:?} is not a catalog property name")));
+                }
+                if let Some((prefix, successor)) = removed.iter().find(|(p, _)| k.starts_with(p.as_str())) {
+                    return Err(invalid(format!("{k}: the {prefix}* properties do not exist in the pinned release; {successor}")));
+                }
+            }
+            Ok(Value::Array(entries.into_iter().map(Value::String).collect()))
         }
         Validation::JvmMemory => {
             let s = scalar_string(raw);

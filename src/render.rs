@@ -38,6 +38,9 @@ pub struct RenderInput<'a> {
     pub phase_params: BTreeMap<String, Value>,
     /// The phase's fixed data.
     pub data: &'a Value,
+    /// Every resolved parameter by full key, for settings shared across phases (the
+    /// warehouse bucket the SQL and Spark phases use).
+    pub all_params: Resolved,
     /// Generated credentials (from the cluster, or fresh).
     pub generated: Generated,
     /// Fetched upstream artifacts.
@@ -60,6 +63,7 @@ impl<'a> RenderInput<'a> {
             params: params::of_addon(resolved, name),
             phase_params: params::of_addon(resolved, &addon.phase),
             data: &phase.data,
+            all_params: resolved.clone(),
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile,
@@ -158,6 +162,7 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
         params => minijinja::Value::from(minijinja::value::Serde(&input.params)),
         phase_params => minijinja::Value::from(minijinja::value::Serde(&input.phase_params)),
         data => minijinja::Value::from(minijinja::value::Serde(input.data)),
+        all_params => minijinja::Value::from(minijinja::value::Serde(&input.all_params)),
         namespace => &addon.namespace,
         phase => &addon.phase,
         addon => &addon.name,
@@ -212,6 +217,16 @@ fn label(obj: &mut Value, phase: &str, addon: &str) {
     labels.insert(ADDON_LABEL.into(), addon.into());
 }
 
+/// A labelled Secret of `addon` holding `data` (already-known values, e.g. an imported key).
+pub fn secret_object(addon: &Addon, name: &str, data: &BTreeMap<String, String>) -> Value {
+    let encoded: Map<String, Value> =
+        data.iter().map(|(k, v)| (k.clone(), Value::String(base64::engine::general_purpose::STANDARD.encode(v)))).collect();
+    let mut obj = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": name, "namespace": addon.namespace}, "data": encoded});
+    label(&mut obj, &addon.phase, &addon.name);
+    obj
+}
+
 /// sha256 of a value's canonical JSON, lowercase hex.
 pub fn digest(value: &impl serde::Serialize) -> String {
     let bytes = serde_json::to_vec(value).expect("serializing JSON values cannot fail");
@@ -261,6 +276,7 @@ mod tests {
             params: params.clone(),
             phase_params: BTreeMap::new(),
             data: &Value::Null,
+            all_params: Resolved::new(),
             generated,
             fetched: Fetched::new(),
             profile: Profile::Laptop,

@@ -50,7 +50,7 @@ fn every_source_has_an_https_url_and_a_sha256() {
 
 #[test]
 fn every_parameter_is_documented_validated_and_valid_under_every_profile() {
-    const KEYS: [&str; 7] = ["default", "profiles", "help", "kind", "min", "max", "values"];
+    const KEYS: [&str; 8] = ["default", "profiles", "help", "kind", "min", "max", "values", "removed"];
     for entry in std::fs::read_dir("addons").unwrap() {
         let file = entry.unwrap().path().join("addon.yaml");
         if !file.exists() {

@@ -7,6 +7,7 @@ pub mod forward;
 mod http;
 pub mod s3;
 pub mod spark;
+pub mod sql;
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use crate::catalog::Addon;
 pub type Evidence = BTreeMap<String, Value>;
 
 /// Checkpoint kinds this binary implements.
-pub const KINDS: [&str; 4] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job"];
+pub const KINDS: [&str; 5] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip"];
 
 /// Why a checkpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,8 +65,18 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         "s3-roundtrip" => s3::run(ctx, &Settings(&def.with)).await,
         "storage-and-policy" => base::run(ctx, &def.with).await,
         "spark-job" => spark::run(ctx, &Settings(&def.with)).await,
+        "sql-roundtrip" => sql::run(ctx, &Settings(&def.with)).await,
         other => Err(CheckpointError::UnknownKind(other.into())),
     }
+}
+
+/// The warehouse bucket, from the recorded object-storage phase.
+async fn warehouse_bucket(client: &kube::Client) -> Result<String, CheckpointError> {
+    let state = crate::state::load(client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let bucket = state.get("object-storage").and_then(|r| r.parameters.get("object-storage.warehouse-bucket")).and_then(Value::as_str);
+    bucket
+        .map(str::to_string)
+        .ok_or_else(|| CheckpointError::Failed("the object-storage phase is not recorded: `bigtop-k8s add-phase object-storage`".into()))
 }
 
 /// Typed access to a checkpoint's `with:` settings.

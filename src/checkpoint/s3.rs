@@ -60,7 +60,7 @@ fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {
     ctx.params.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(format!("parameter {key}")))
 }
 
-async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
+pub(super) async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
     let ns = &ctx.addon.namespace;
     let read = |key| crate::secrets::read_value(ctx.client, ns, secret, key);
     let access_key = read("access-key").await.map_err(CheckpointError::Failed)?;

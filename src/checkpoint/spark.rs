@@ -26,7 +26,7 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
         .await
         .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::apply::error_text(&e))))?;
     let job = cm.data.and_then(|mut d| d.remove(&file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
-    let bucket = warehouse_bucket(ctx.client).await?;
+    let bucket = super::warehouse_bucket(ctx.client).await?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
     let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let sub = Submission::new(
@@ -75,14 +75,6 @@ pub fn check(reported: &BTreeMap<String, Value>) -> Result<(), CheckpointError> 
         return Ok(());
     }
     Err(CheckpointError::Failed(format!("expected {ROWS} rows summing to {SUM}, the job read {rows:?} rows summing to {sum:?}")))
-}
-
-async fn warehouse_bucket(client: &kube::Client) -> Result<String, CheckpointError> {
-    let state = crate::state::load(client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let bucket = state.get("object-storage").and_then(|r| r.parameters.get("object-storage.warehouse-bucket")).and_then(Value::as_str);
-    bucket
-        .map(str::to_string)
-        .ok_or_else(|| CheckpointError::Failed("the object-storage phase is not recorded: `bigtop-k8s add-phase object-storage`".into()))
 }
 
 #[cfg(test)]

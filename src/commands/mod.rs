@@ -129,8 +129,34 @@ pub async fn render_phase(
         let input = RenderInput::new(catalog, name, resolved, profile).with_generated(generated).with_fetched(fetched);
         let rendered = render_addon(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         objects.extend(rendered);
+        if let Some(c) = client {
+            objects.extend(imported_secrets(c, addon, &planned.phase).await?);
+        }
     }
     Ok(RenderedPhase { planned: planned.clone(), objects })
+}
+
+/// Copies of the Secrets an addon imports, read from the cluster (without a cluster, as for an
+/// offline `render`, there is nothing to copy).
+async fn imported_secrets(client: &Client, addon: &crate::catalog::Addon, phase: &str) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for import in &addon.imports {
+        let data = crate::secrets::read_all(client, &import.namespace, &import.secret)
+            .await
+            .map_err(|e| Error::failure(format!("cannot read Secret {}/{}", import.namespace, import.secret)).with_source(e))?;
+        if data.is_empty() {
+            return Err(Error::prerequisite(format!(
+                "phase {phase} needs Secret {}/{}, which does not exist",
+                import.namespace, import.secret
+            ))
+            .with_hint(format!(
+                "install the phase that owns namespace {} (`bigtop-k8s add-phase {phase} --with-deps`)",
+                import.namespace
+            )));
+        }
+        out.push(crate::render::secret_object(addon, &import.secret, &data));
+    }
+    Ok(out)
 }
 
 /// Map a state read/write failure.

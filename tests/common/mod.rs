@@ -93,6 +93,7 @@ pub fn remove(phases: &[&str]) {
 }
 pub mod capi;
 pub mod servers;
+pub mod sql_servers;
 
 /// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on
 /// 127.0.0.1:`target_port`, through kwok's ClusterPortForward.

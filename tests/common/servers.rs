@@ -192,7 +192,7 @@ impl Minio {
 
 /// Wait until something accepts TCP connections on 127.0.0.1:`port`.
 pub fn await_tcp(server: &Server, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;

@@ -1,0 +1,208 @@
+//! The sql phase's servers on loopback (R2): PostgreSQL from Debian, the Hive standalone
+//! metastore and Trino from Maven Central, each started with the configuration files our
+//! render produces. Only host names, ports and local paths are rewritten.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::servers::{Server, await_tcp, find, free_port, secret_value};
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// The R2 sql cache built by tests/env/build-sql.sh.
+pub fn sql_cache() -> PathBuf {
+    let dir = PathBuf::from(std::env::var_os("BIGTOP_R2_SQL_ROOT").expect("BIGTOP_R2_SQL_ROOT (set by tests/env/test.sh)"));
+    assert!(dir.join("hms-4.0.1/classpath-3.done").exists(), "run `bash tests/env/build-sql.sh`");
+    dir
+}
+
+/// A rendered ConfigMap's file.
+pub fn config_file(objects: &[Value], configmap: &str, key: &str) -> String {
+    find(objects, "ConfigMap", configmap)["data"][key].as_str().unwrap_or_else(|| panic!("{configmap} has no {key}")).to_string()
+}
+
+/// Replace `from` by `to`, insisting that `from` is there (else the test would silently stop
+/// testing the shipped file).
+pub fn rewrite(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "expected {from:?} in:\n{text}");
+    text.replace(from, to)
+}
+
+/// A throwaway PostgreSQL cluster (as the postgres user: initdb refuses root), with the
+/// metastore's role and database created from the rendered Secret, password auth on TCP.
+pub struct Postgres {
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&format!("{PG_BIN}/pg_ctl -D {}/data -m immediate -w stop", self.dir.display())).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn as_postgres(script: &str) -> Command {
+    let mut c = Command::new("runuser");
+    c.args(["-u", "postgres", "--", "sh", "-c", script]);
+    c
+}
+
+impl Postgres {
+    pub fn start(postgres_objects: &[Value]) -> Postgres {
+        let port = free_port();
+        let dir = PathBuf::from(format!("/tmp/bigtop-r2-pg-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(Command::new("chown").arg("postgres:").arg(&dir).status().unwrap().success());
+        let d = dir.display();
+        let init = format!(
+            "{PG_BIN}/initdb -D {d}/data -U postgres --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 -A trust >{d}/initdb.log 2>&1 && echo 'host all all 127.0.0.1/32 scram-sha-256' > {d}/data/pg_hba.conf && echo 'local all all trust' >> {d}/data/pg_hba.conf"
+        );
+        assert!(as_postgres(&init).status().unwrap().success(), "initdb failed");
+        let start = format!(
+            "{PG_BIN}/pg_ctl -D {d}/data -l {d}/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p {port} -k {d} -c fsync=off\" start"
+        );
+        assert!(
+            as_postgres(&start).status().unwrap().success(),
+            "pg_ctl start failed: {}",
+            std::fs::read_to_string(dir.join("pg.log")).unwrap_or_default()
+        );
+        let pg = Postgres { port, dir };
+        let (user, password) =
+            (secret_value(postgres_objects, "metastore-db", "user"), secret_value(postgres_objects, "metastore-db", "password"));
+        pg.psql(&format!("CREATE ROLE {user} LOGIN PASSWORD '{password}'"));
+        pg.psql(&format!("CREATE DATABASE metastore OWNER {user}"));
+        pg
+    }
+
+    fn psql(&self, sql: &str) {
+        let cmd = format!("{PG_BIN}/psql -h {} -p {} -U postgres -v ON_ERROR_STOP=1 -c \"{sql}\"", self.dir.display(), self.port);
+        let out = as_postgres(&cmd).output().unwrap();
+        assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Java 17's module opens the metastore (built for Java 8) needs, as its own scripts pass them.
+const OPENS: [&str; 9] = [
+    "java.base/java.nio",
+    "java.base/java.net",
+    "java.base/java.lang",
+    "java.base/java.util",
+    "java.base/java.util.concurrent",
+    "java.base/java.util.concurrent.atomic",
+    "java.base/java.util.regex",
+    "java.base/java.lang.reflect",
+    "java.base/java.io",
+];
+
+/// The Hive standalone metastore with the rendered metastore-site.xml: schema created (or
+/// upgraded) by its schema tool, then the server on a loopback port.
+pub struct Metastore {
+    pub server: Server,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Metastore {
+    pub fn start(hms_objects: &[Value], pg: &Postgres, pg_objects: &[Value], s3_endpoint: &str, key: (&str, &str)) -> Metastore {
+        let hms = sql_cache().join("hms-4.0.1");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let site = config_file(hms_objects, "hive-metastore-conf", "metastore-site.xml");
+        let site = rewrite(&site, "postgres.sql.svc.cluster.local:5432", &format!("127.0.0.1:{}", pg.port));
+        let site = rewrite(&site, "http://s3.object-storage.svc.cluster.local:9000", s3_endpoint);
+        let site = rewrite(
+            &site,
+            "<name>metastore.thrift.port</name><value>9083</value>",
+            &format!("<name>metastore.thrift.port</name><value>{port}</value>"),
+        );
+        std::fs::create_dir_all(dir.path().join("conf")).unwrap();
+        std::fs::write(dir.path().join("conf/metastore-site.xml"), site).unwrap();
+        let classpath = format!("{}:{}/classpath/*", dir.path().join("conf").display(), hms.display());
+        let java = |main: &str, args: &[&str]| {
+            let mut c = Command::new("java");
+            c.args(OPENS.iter().flat_map(|o| ["--add-opens".to_string(), format!("{o}=ALL-UNNAMED")]));
+            c.args(["-Xmx512m", "-cp", &classpath, main]).args(args);
+            c.env("METASTORE_HOME", &hms).env("METASTORE_DB_USER", secret_value(pg_objects, "metastore-db", "user"));
+            c.env("METASTORE_DB_PASSWORD", secret_value(pg_objects, "metastore-db", "password"));
+            c.env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1).env("HADOOP_HOME", dir.path());
+            c
+        };
+        let schema =
+            java("org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool", &["-dbType", "postgres", "-initOrUpgradeSchema"])
+                .output()
+                .unwrap();
+        assert!(
+            schema.status.success(),
+            "schema tool failed:\n{}{}",
+            String::from_utf8_lossy(&schema.stdout),
+            String::from_utf8_lossy(&schema.stderr)
+        );
+        let server = Server::start(java("org.apache.hadoop.hive.metastore.HiveMetaStore", &[]), &dir.path().join("hms.log"));
+        await_tcp(&server, port);
+        Metastore { server, port, dir }
+    }
+}
+
+/// Trino from the Maven tarball with the rendered etc files (catalogs as given), on Temurin 25.
+pub struct Trino {
+    pub server: Server,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Trino {
+    /// `catalogs`: file name → contents of `etc/catalog/<name>`.
+    pub fn start(trino_objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> Trino {
+        let home = sql_cache().join("trino-server-476");
+        let dir = tempfile::tempdir().unwrap();
+        let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
+        std::fs::create_dir_all(etc.join("catalog")).unwrap();
+        let port = free_port();
+        let config = config_file(trino_objects, "trino-conf", "config.properties");
+        let config = rewrite(&config, "http-server.http.port=8080", &format!("http-server.http.port={port}"));
+        let config = rewrite(&config, "discovery.uri=http://localhost:8080", &format!("discovery.uri=http://127.0.0.1:{port}"));
+        std::fs::write(etc.join("config.properties"), config).unwrap();
+        std::fs::write(etc.join("jvm.config"), config_file(trino_objects, "trino-conf", "jvm.config")).unwrap();
+        // The tarball's layout differs from the image's: name the plugin and catalog dirs.
+        let node = config_file(trino_objects, "trino-conf", "node.properties");
+        let node = rewrite(&node, "node.data-dir=/data/trino", &format!("node.data-dir={}", data.display()));
+        let node = format!("{node}plugin.dir={}\ncatalog.config-dir={}\n", home.join("plugin").display(), etc.join("catalog").display());
+        std::fs::write(etc.join("node.properties"), node).unwrap();
+        for (name, text) in catalogs {
+            std::fs::write(etc.join("catalog").join(name), text).unwrap();
+        }
+        let mut cmd = Command::new(home.join("bin/launcher"));
+        cmd.args(["run", "--etc-dir"]).arg(&etc).arg("--data-dir").arg(&data);
+        cmd.env("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64").env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1);
+        let server = Server::start(cmd, &dir.path().join("trino.log"));
+        let url = format!("http://127.0.0.1:{port}");
+        await_started(&server, &url);
+        Trino { server, url, dir }
+    }
+}
+
+/// Trino answers /v1/info while starting; ready when it says `"starting":false`.
+fn await_started(server: &Server, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while Instant::now() < deadline {
+        if let Ok(out) = Command::new("curl").args(["-fsS", &format!("{url}/v1/info")]).output()
+            && String::from_utf8_lossy(&out.stdout).replace(' ', "").contains("\"starting\":false")
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("Trino did not start; log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default());
+}
+
+/// Where a log is, for messages.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+}

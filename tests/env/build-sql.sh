@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Real servers for the R2 sql test, from the registries, cached by version: the Trino server
+# (Maven Central tarball; it needs Java 24+, the machine's Temurin 25), the Hive standalone
+# metastore (Maven Central: its bin tarball for the schema scripts, and its runtime classpath
+# with Hadoop, hadoop-aws and the PostgreSQL driver), PostgreSQL from Debian (checked by
+# .ci/run). Needs Maven Central; run outside the test network namespace.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+TRINO_VERSION=476
+HIVE_VERSION=4.0.1
+HADOOP_VERSION=3.3.6
+PG_JDBC_VERSION=42.7.4
+DEP=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+sql=$BIGTOP_TESTENV_CACHE/sql
+mkdir -p "$sql"
+if [ ! -x "$sql/trino-server-$TRINO_VERSION/bin/launcher" ]; then
+  echo "fetching trino-server $TRINO_VERSION (~800 MiB)"
+  mvn -B -q $DEP:copy -Dartifact=io.trino:trino-server:$TRINO_VERSION:tar.gz -DoutputDirectory="$sql/dl"
+  tar -xzf "$sql/dl/trino-server-$TRINO_VERSION.tar.gz" -C "$sql" && rm -f "$sql/dl/trino-server-$TRINO_VERSION.tar.gz"
+fi
+hms=$sql/hms-$HIVE_VERSION
+if [ ! -d "$hms/scripts/metastore/upgrade/postgres" ]; then
+  mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-standalone-metastore-server:$HIVE_VERSION:tar.gz:bin -DoutputDirectory="$sql/dl"
+  mkdir -p "$hms.partial" && tar -xzf "$sql/dl/hive-standalone-metastore-server-$HIVE_VERSION-bin.tar.gz" -C "$hms.partial" --strip-components=1
+  rm -rf "$hms" && mv "$hms.partial" "$hms"
+fi
+if [ ! -f "$hms/classpath-3.done" ]; then
+  pom=$(mktemp -d)
+  cat > "$pom/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bigtop.tests</groupId><artifactId>hms-classpath</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.hive</groupId><artifactId>hive-standalone-metastore-server</artifactId><version>$HIVE_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs</artifactId><version>$HADOOP_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-mapreduce-client-core</artifactId><version>$HADOOP_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-aws</artifactId><version>$HADOOP_VERSION</version></dependency>
+    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>$PG_JDBC_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$hms/classpath"
+  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$hms/classpath")
+  rm -rf "$pom"; touch "$hms/classpath-3.done"
+fi
+ls "$sql"; ls "$hms/classpath" | wc -l
