@@ -326,6 +326,11 @@ enum Command {
         #[arg(long)]
         forward: bool,
     },
+    /// Run one SQL statement on the sql phase's engine (Trino or Presto) and print the rows.
+    Sql {
+        /// The statement, e.g. "SELECT * FROM hive.sales.orders LIMIT 10".
+        statement: String,
+    },
     /// Spark applications on the cluster (the spark phase).
     Spark {
         #[command(subcommand)]
@@ -461,6 +466,7 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
             };
             print(f, &commands::spark::submit(g, &args).await?, commands::spark::text);
         }
+        Command::Sql { statement } => print(f, &commands::sql::run(g, statement).await?, crate::sql::table),
         Command::Doctor { profile } => {
             let checks = commands::doctor::run(g, (*profile).into()).await;
             print(f, &checks, commands::doctor::text);

@@ -11,6 +11,7 @@ pub mod phases;
 pub mod remove;
 pub mod render;
 pub mod spark;
+pub mod sql;
 pub mod status;
 pub mod verify;
 
@@ -130,7 +131,12 @@ pub async fn render_phase(
         let rendered = render_addon(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         objects.extend(rendered);
         if let Some(c) = client {
-            objects.extend(imported_secrets(c, addon, &planned.phase).await?);
+            // Two addons of a phase may import the same Secret: the first one's copy serves both.
+            for copy in imported_secrets(c, addon, &planned.phase).await? {
+                if !objects.iter().any(|o| crate::render::describe(o) == crate::render::describe(&copy)) {
+                    objects.push(copy);
+                }
+            }
         }
     }
     Ok(RenderedPhase { planned: planned.clone(), objects })

@@ -1,0 +1,61 @@
+//! R1: the sql phase on the real control plane with either engine — strict apply (PostgreSQL
+//! StatefulSet with its PVC, metastore and engine Deployments, the imported lake key), Ready on
+//! kwok, zero changes on re-apply, clean removal, the dependency on object-storage, switching
+//! engines refused while installed — and bad input. The servers themselves are R2's.
+
+mod common;
+
+use bigtop_k8s::remove::list_labelled;
+use common::*;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+
+#[tokio::test]
+async fn sql_phase_applies_with_either_engine_reapplies_unchanged_and_removes() {
+    let _guard = lock();
+    let client = client().await;
+    remove(&["sql", "spark", "object-storage"]);
+    let refused = run(&["add-phase", "sql", "--no-verify"]).expect(3);
+    assert!(refused.stderr.contains("object-storage") && refused.stderr.contains("--with-deps"), "{}", refused.stderr);
+
+    let out = run(&["add-phase", "sql", "--with-deps", "--no-verify"]).expect(0);
+    assert!(out.stdout.contains("sql: postgres, hive-metastore, trino"), "{}", out.stdout);
+    let copied = Api::<Secret>::namespaced(client.clone(), "sql").get("s3-sql").await.unwrap();
+    let original = Api::<Secret>::namespaced(client.clone(), "object-storage").get("s3-sql").await.unwrap();
+    assert_eq!(copied.data, original.data, "the lake key is imported, not regenerated");
+    let before = list_labelled(&client, "sql").await.unwrap();
+    for object in ["StatefulSet/sql/postgres", "Deployment/sql/hive-metastore", "Deployment/sql/trino", "ConfigMap/sql/trino-conf", "Secret/sql/s3-sql"] {
+        assert!(before.iter().any(|(o, _)| o == object), "{object} missing: {before:?}");
+    }
+    run(&["add-phase", "sql", "--no-verify"]).expect(0);
+    assert_eq!(list_labelled(&client, "sql").await.unwrap(), before, "a second run changes nothing");
+
+    let out = run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(2);
+    assert!(out.stderr.contains("trino"), "switching engines is refused, naming the installed one: {}", out.stderr);
+    let endpoints = run(&["endpoints"]).expect(0).stdout;
+    assert!(endpoints.contains("jdbc:trino://127.0.0.1:8080/hive"), "{endpoints}");
+
+    run(&["remove-phase", "sql"]).expect(0);
+    assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
+    run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
+    assert!(list_labelled(&client, "sql").await.unwrap().iter().any(|(o, _)| o == "Deployment/sql/presto"));
+    run(&["remove-phase", "sql"]).expect(0);
+    assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
+    remove(&["object-storage"]);
+}
+
+#[test]
+fn sql_bad_input_is_refused_with_the_next_step() {
+    let _guard = lock();
+    remove(&["sql"]);
+    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "sql.engine=hive"]).expect(2);
+    assert!(out.stderr.contains("trino") && out.stderr.contains("presto"), "{}", out.stderr);
+    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "trino.heap-mib=512"]).expect(2);
+    assert!(out.stderr.contains("trino.heap-mib") && out.stderr.contains("1024"), "{}", out.stderr);
+    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "trino.catalog-properties=hive.s3.path-style-access=true"]).expect(2);
+    assert!(out.stderr.contains("Trino 458 removed the Hadoop S3 file system"), "{}", out.stderr);
+    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "sql.engine=presto", "--set", "presto.catalog-properties=s3.endpoint=x"]).expect(2);
+    assert!(out.stderr.contains("hive.s3.*"), "{}", out.stderr);
+    let out = run(&["sql", "SELECT 1"]).expect(3);
+    assert!(out.stderr.contains("add-phase sql --with-deps"), "{}", out.stderr);
+}
