@@ -59,3 +59,48 @@ fn sql_bad_input_is_refused_with_the_next_step() {
     let out = run(&["sql", "SELECT 1"]).expect(3);
     assert!(out.stderr.contains("add-phase sql --with-deps"), "{}", out.stderr);
 }
+
+fn rendered_from_cluster(phase: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(&run(&["render", phase, "-o", "json"]).expect(0).stdout).unwrap()
+}
+
+// Multi-threaded: the servers and routes live while the CLI runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_and_minio() {
+    use common::servers::Minio;
+    use common::sql_servers::*;
+    let _guard = lock();
+    let client = client().await;
+    remove(&["sql", "spark", "object-storage"]);
+    run(&["add-phase", "sql", "--with-deps", "--no-verify"]).expect(0);
+
+    // The real servers, with the credentials and files the cluster holds.
+    let lake = Minio::start(rendered_from_cluster("object-storage"));
+    lake.setup();
+    let sql_key = lake.key("sql");
+    let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
+    let sql_objects = rendered_from_cluster("sql");
+    let pg = Postgres::start(&sql_objects);
+    let metastore = Metastore::start(&sql_objects, &pg, &sql_objects, &lake.endpoint, key);
+    let hive = config_file(&sql_objects, "trino-conf", "hive.properties");
+    let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
+    let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
+    let trino = Trino::start(&sql_objects, &[("hive.properties", hive)], key);
+    let trino_port: u16 = trino.url.rsplit(':').next().unwrap().parse().unwrap();
+    route(&client, "sql", 8080, trino_port).await;
+    route(&client, "object-storage", 9000, lake.port).await;
+
+    let verified = run(&["verify", "sql"]).expect(0);
+    assert!(verified.stdout.contains("rows=3") && verified.stdout.contains("location=s3a://warehouse/bigtop-checkpoint/sql-"), "{}", verified.stdout);
+    let status: serde_json::Value = serde_json::from_str(&run(&["status", "-o", "json"]).expect(0).stdout).unwrap();
+    assert_eq!(status["sql"]["checkpoint"]["passed"], true, "{status}");
+
+    let out = run(&["sql", "SELECT 6 * 7 AS answer, 'lake' AS word"]).expect(0);
+    assert!(out.stdout.contains("answer") && out.stdout.contains("42") && out.stdout.contains("(1 row)"), "{}", out.stdout);
+    let out = run(&["sql", "SELECT * FROM hive.no_such_schema.t"]).expect(1);
+    assert!(out.stderr.contains("SCHEMA_NOT_FOUND") || out.stderr.contains("does not exist"), "{}", out.stderr);
+
+    unroute(&client, "sql").await;
+    unroute(&client, "object-storage").await;
+    run(&["remove-phase", "sql", "object-storage"]).expect(0);
+}
