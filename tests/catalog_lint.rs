@@ -154,3 +154,19 @@ fn the_default_stack_fits_each_profile_budget() {
         assert!(total.cpu_milli <= budget::cpu_milli(&budget.cpu), "{}: CPU {} > {}", profile.name(), total.cpu_milli, budget.cpu);
     }
 }
+
+/// Stackable's comparable Trino + Hive + MinIO demo requests 15.8 GiB; ours must stay within
+/// 3 GiB on a laptop, whichever engine.
+#[test]
+fn the_sql_phase_requests_at_most_3_gib_on_a_laptop() {
+    let catalog = catalog();
+    let rendered = render_all(Profile::Laptop);
+    let sql = catalog.phase("sql").unwrap();
+    for engine in ["trino", "presto"] {
+        let mut total = budget::Requests::default();
+        for addon in &sql.choice.as_ref().unwrap().options[engine] {
+            total = total + budget::requests(&rendered.iter().find(|(a, _)| a == addon).unwrap().1);
+        }
+        assert!(total.memory_bytes <= 3 << 30, "sql with {engine} requests {} on a laptop", total.human());
+    }
+}
