@@ -24,7 +24,13 @@ async fn sql_phase_applies_with_either_engine_reapplies_unchanged_and_removes() 
     let original = Api::<Secret>::namespaced(client.clone(), "object-storage").get("s3-sql").await.unwrap();
     assert_eq!(copied.data, original.data, "the lake key is imported, not regenerated");
     let before = list_labelled(&client, "sql").await.unwrap();
-    for object in ["StatefulSet/sql/postgres", "Deployment/sql/hive-metastore", "Deployment/sql/trino", "ConfigMap/sql/trino-conf", "Secret/sql/s3-sql"] {
+    for object in [
+        "StatefulSet/sql/postgres",
+        "Deployment/sql/hive-metastore",
+        "Deployment/sql/trino",
+        "ConfigMap/sql/trino-conf",
+        "Secret/sql/s3-sql",
+    ] {
         assert!(before.iter().any(|(o, _)| o == object), "{object} missing: {before:?}");
     }
     run(&["add-phase", "sql", "--no-verify"]).expect(0);
@@ -52,9 +58,20 @@ fn sql_bad_input_is_refused_with_the_next_step() {
     assert!(out.stderr.contains("trino") && out.stderr.contains("presto"), "{}", out.stderr);
     let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "trino.heap-mib=512"]).expect(2);
     assert!(out.stderr.contains("trino.heap-mib") && out.stderr.contains("1024"), "{}", out.stderr);
-    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "trino.catalog-properties=hive.s3.path-style-access=true"]).expect(2);
+    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "trino.catalog-properties=hive.s3.path-style-access=true"])
+        .expect(2);
     assert!(out.stderr.contains("Trino 458 removed the Hadoop S3 file system"), "{}", out.stderr);
-    let out = run(&["add-phase", "sql", "--with-deps", "--dry-run", "--set", "sql.engine=presto", "--set", "presto.catalog-properties=s3.endpoint=x"]).expect(2);
+    let out = run(&[
+        "add-phase",
+        "sql",
+        "--with-deps",
+        "--dry-run",
+        "--set",
+        "sql.engine=presto",
+        "--set",
+        "presto.catalog-properties=s3.endpoint=x",
+    ])
+    .expect(2);
     assert!(out.stderr.contains("hive.s3.*"), "{}", out.stderr);
     let out = run(&["sql", "SELECT 1"]).expect(3);
     assert!(out.stderr.contains("add-phase sql --with-deps"), "{}", out.stderr);
@@ -91,7 +108,11 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
     route(&client, "object-storage", 9000, lake.port).await;
 
     let verified = run(&["verify", "sql"]).expect(0);
-    assert!(verified.stdout.contains("rows=3") && verified.stdout.contains("location=s3a://warehouse/bigtop-checkpoint/sql-"), "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("rows=3") && verified.stdout.contains("location=s3a://warehouse/bigtop-checkpoint/sql-"),
+        "{}",
+        verified.stdout
+    );
     let status: serde_json::Value = serde_json::from_str(&run(&["status", "-o", "json"]).expect(0).stdout).unwrap();
     assert_eq!(status["sql"]["checkpoint"]["passed"], true, "{status}");
 

@@ -24,8 +24,11 @@ pub async fn run(g: &Globals, statement: &str) -> Result<QueryResult, Error> {
     let fwd = forward::forward(&cluster.client, namespace, engine_name, 8080, 0)
         .await
         .map_err(|e| Error::failure(format!("cannot reach {engine_name} through a port-forward")).with_source(e))?;
-    let client = Client::new(&format!("http://{}", fwd.local), engine, "bigtop").map_err(|e| Error::failure("cannot build an HTTP client").with_source(e))?;
+    let client = Client::new(&format!("http://{}", fwd.local), engine, "bigtop")
+        .map_err(|e| Error::failure("cannot build an HTTP client").with_source(e))?;
     client.execute(statement).await.map_err(|e| {
-        Error::failure(format!("the statement failed on {engine_name}")).with_source(e).with_hint("tables live in catalog hive: `bigtop-k8s sql \"SHOW TABLES FROM hive.<schema>\"`")
+        Error::failure(format!("the statement failed on {engine_name}"))
+            .with_source(e)
+            .with_hint("tables live in catalog hive: `bigtop-k8s sql \"SHOW TABLES FROM hive.<schema>\"`")
     })
 }
