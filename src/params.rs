@@ -50,8 +50,6 @@ pub enum Validation {
     },
     /// A JVM memory size (`512m`, `2g`) of at least what a JVM-based server needs to start.
     JvmMemory,
-    /// A `thrift://host:port` URI, or empty for none.
-    OptionalThriftUri,
 }
 
 /// Spark refuses to start with less system memory than 450 MiB (its `MemoryManager` check).
@@ -270,12 +268,6 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
                 return Err(invalid("expected an http:// or https:// URL without a trailing slash".into()));
             }
             Ok(Value::String(s))
-        }
-        Validation::OptionalThriftUri => {
-            let s = scalar_string(raw);
-            let ok =
-                s.is_empty() || url::Url::parse(&s).is_ok_and(|u| u.scheme() == "thrift" && u.host_str().is_some() && u.port().is_some());
-            if ok { Ok(Value::String(s)) } else { Err(invalid("expected thrift://host:port, or empty for none".into())) }
         }
         Validation::AbsolutePath => {
             let s = scalar_string(raw);

@@ -216,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn follows_queued_running_finished_and_collects_rows() {
-        let pages = vec![
+        let pages = [
             queued(),
             json!({"id": "q1", "nextUri": "BASE/v1/statement/executing/q1/2", "stats": {"state": "RUNNING"},
                 "columns": [{"name": "id", "type": "integer"}, {"name": "name", "type": "varchar"}], "data": [[1, "a"]]}),
@@ -232,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_query_maps_to_its_error_name_and_message() {
-        let pages = vec![
+        let pages = [
             queued(),
             json!({"id": "q1", "stats": {"state": "FAILED"}, "error": {"message": "Schema 'x' does not exist", "errorCode": 2,
                 "errorName": "SCHEMA_NOT_FOUND", "errorType": "USER_ERROR"}}),

@@ -269,7 +269,7 @@ pub fn resolve_variables(
 ) -> Result<BTreeMap<String, String>, CapiConfigError> {
     validate_name(&spec.name)?;
     kubernetes_version(spec, providers, &NodeImages::embedded())?;
-    if spec.control_plane_nodes == 0 || spec.control_plane_nodes % 2 == 0 || spec.control_plane_nodes > MAX_CONTROL_PLANE {
+    if spec.control_plane_nodes.is_multiple_of(2) || spec.control_plane_nodes > MAX_CONTROL_PLANE {
         return Err(CapiConfigError::ControlPlane(spec.control_plane_nodes));
     }
     if spec.workers > MAX_WORKERS {

@@ -93,6 +93,7 @@ pub fn remove(phases: &[&str]) {
 }
 pub mod capi;
 pub mod servers;
+pub mod spark;
 pub mod sql_servers;
 
 /// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on

@@ -1,0 +1,79 @@
+//! Spark in local mode (R2): pyspark from the test cache runs the spark phase's own checkpoint
+//! job with the rendered spark-defaults.conf (master, S3 endpoint and jar directory moved).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::servers::{find, render};
+
+pub fn spark_root() -> PathBuf {
+    let root = PathBuf::from(std::env::var_os("BIGTOP_R2_SPARK_ROOT").expect("BIGTOP_R2_SPARK_ROOT (set by tests/env/test.sh)"));
+    assert!(root.join("venv/bin/spark-submit").exists(), "pyspark missing: run `bash tests/env/build-spark.sh`");
+    root
+}
+
+/// The rendered spark-defaults.conf with the endpoint and the jar directory moved; panics if
+/// either setting is gone (then this test would no longer test the shipped file).
+pub fn local_conf(sets: &[(&str, &str)], endpoint: &str, jars: &str) -> String {
+    let objects = render("spark-k8s", sets);
+    let conf = find(&objects, "ConfigMap", "spark-conf")["data"]["spark-defaults.conf"].as_str().unwrap().to_string();
+    let mut moved = 0;
+    let text: Vec<String> = conf
+        .lines()
+        .map(|l| {
+            let key = l.split_whitespace().next().unwrap_or_default();
+            match key {
+                "spark.hadoop.fs.s3a.endpoint" => {
+                    moved += 1;
+                    format!("{key} {endpoint}")
+                }
+                "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => {
+                    moved += 1;
+                    format!("{key} {jars}/*")
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect();
+    assert_eq!(moved, 3, "spark-defaults.conf no longer sets the endpoint and both class paths:\n{conf}");
+    text.join("\n") + "\n"
+}
+
+pub fn checkpoint_job() -> String {
+    find(&render("spark-k8s", &[]), "ConfigMap", "spark-checkpoint")["data"]["checkpoint.py"].as_str().unwrap().to_string()
+}
+
+/// spark-submit in local mode with the shipped configuration; (exit code, stdout, stderr).
+pub fn submit(
+    sets: &[(&str, &str)],
+    endpoint: &str,
+    key: &bigtop_k8s::checkpoint::s3::ServiceKey,
+    path: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let root = spark_root();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("spark-defaults.conf");
+    std::fs::write(&conf, local_conf(sets, endpoint, &root.join("jars").display().to_string())).unwrap();
+    let job = dir.path().join("checkpoint.py");
+    std::fs::write(&job, checkpoint_job()).unwrap();
+    let mut cmd = Command::new(root.join("venv/bin/spark-submit"));
+    cmd.args(["--master", "local[2]", "--deploy-mode", "client", "--properties-file"]).arg(&conf);
+    cmd.args(["--conf", "spark.ui.enabled=false"]).args(extra).arg(&job).arg(path);
+    cmd.env("AWS_ACCESS_KEY_ID", &key.access_key).env("AWS_SECRET_ACCESS_KEY", &key.secret_key);
+    cmd.env("SPARK_LOCAL_IP", "127.0.0.1").env("PYSPARK_PYTHON", root.join("venv/bin/python")).env_remove("SPARK_HOME");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
