@@ -219,8 +219,7 @@ pub fn parse_conf(data: &BTreeMap<String, String>) -> Option<PhaseConf> {
 /// The per-submission driver template: the phase's, plus the application volume.
 pub fn driver_template(sub: &Submission, conf: &PhaseConf) -> Value {
     let mut t = conf.driver_template.clone();
-    let volumes = t["spec"]["volumes"].as_array().cloned().unwrap_or_default();
-    let mut volumes = volumes;
+    let mut volumes = t["spec"]["volumes"].as_array().cloned().unwrap_or_default();
     volumes.push(json!({"name": "bigtop-app", "configMap": {"name": sub.object_name()}}));
     t["spec"]["volumes"] = Value::Array(volumes);
     if let Some(containers) = t["spec"]["containers"].as_array_mut()
@@ -351,6 +350,23 @@ pub struct Outcome {
     pub marked_lines: Vec<String>,
 }
 
+/// Server-side apply of one of a submission's objects (a ConfigMap or a Pod in the spark
+/// namespace); what the server stored.
+async fn apply(client: &Client, obj: &Value, params: &PatchParams) -> Result<Value, SparkError> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let action = || format!("{}apply {kind} {NAMESPACE}/{name}", if params.dry_run { "dry-run " } else { "" });
+    let stored = match kind {
+        "ConfigMap" => serde_json::to_value(
+            Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE).patch(name, params, &Patch::Apply(obj)).await.map_err(api(action()))?,
+        ),
+        _ => serde_json::to_value(
+            Api::<Pod>::namespaced(client.clone(), NAMESPACE).patch(name, params, &Patch::Apply(obj)).await.map_err(api(action()))?,
+        ),
+    };
+    Ok(stored.expect("objects serialize"))
+}
+
 /// Server-side dry run, with strict field validation, of every object a submission would
 /// create (and of the driver pod spark-submit would make).
 pub async fn dry_run(client: &Client, sub: &Submission, conf: &PhaseConf) -> Result<Vec<Value>, SparkError> {
@@ -363,22 +379,7 @@ pub async fn dry_run(client: &Client, sub: &Submission, conf: &PhaseConf) -> Res
     };
     let mut accepted = Vec::new();
     for obj in &all {
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        let stored = match obj["kind"].as_str() {
-            Some("ConfigMap") => serde_json::to_value(
-                Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-                    .patch(&name, &params, &Patch::Apply(obj))
-                    .await
-                    .map_err(api(format!("dry-run ConfigMap {name}")))?,
-            ),
-            _ => serde_json::to_value(
-                Api::<Pod>::namespaced(client.clone(), NAMESPACE)
-                    .patch(&name, &params, &Patch::Apply(obj))
-                    .await
-                    .map_err(api(format!("dry-run pod {name}")))?,
-            ),
-        };
-        accepted.push(stored.expect("objects serialize"));
+        accepted.push(apply(client, obj, &params).await?);
     }
     Ok(accepted)
 }
@@ -398,21 +399,7 @@ pub async fn run(
     let started = Instant::now();
     let pp = PatchParams::apply(crate::apply::FIELD_MANAGER).force();
     for obj in objects(sub, conf) {
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        match obj["kind"].as_str() {
-            Some("ConfigMap") => {
-                Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-                    .patch(&name, &pp, &Patch::Apply(&obj))
-                    .await
-                    .map_err(api("create the application ConfigMap"))?;
-            }
-            _ => {
-                Api::<Pod>::namespaced(client.clone(), NAMESPACE)
-                    .patch(&name, &pp, &Patch::Apply(&obj))
-                    .await
-                    .map_err(api("create the submitter pod"))?;
-            }
-        }
+        apply(client, &obj, &pp).await?;
     }
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     let driver = wait_for_driver(&pods, sub, budget).await?;

@@ -107,15 +107,20 @@ pub async fn forget(client: &Client, phase: &str) -> Result<(), StateError> {
 }
 
 async fn apply_key(client: &Client, phase: &str, data: Value) -> Result<(), StateError> {
+    apply_data(client, CONFIGMAP, &format!("bigtop-k8s-state-{phase}"), data).await
+}
+
+/// Server-side apply of `data` into one of our ConfigMaps under field manager `manager`.
+async fn apply_data(client: &Client, configmap: &str, manager: &str, data: Value) -> Result<(), StateError> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
     let cm = json!({
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}},
+        "metadata": {"name": configmap, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}},
         "data": data,
     });
-    // force: the key is ours by construction; a hand edit must not wedge the tool.
-    let params = PatchParams::apply(&format!("bigtop-k8s-state-{phase}")).force();
-    api.patch(CONFIGMAP, &params, &Patch::Apply(&cm)).await.map_err(|source| StateError::Api { action: "write", source })?;
+    // force: the keys are ours by construction; a hand edit must not wedge the tool.
+    let params = PatchParams::apply(manager).force();
+    api.patch(configmap, &params, &Patch::Apply(&cm)).await.map_err(|source| StateError::Api { action: "write", source })?;
     Ok(())
 }
 
@@ -156,15 +161,8 @@ pub struct ClusterOrigin {
 /// Record the cluster's origin.
 pub async fn record_origin(client: &Client, origin: &ClusterOrigin) -> Result<(), StateError> {
     ensure_namespace(client).await?;
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let cm = json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": ORIGIN_CONFIGMAP, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "bigtop-k8s"}},
-        "data": {"clusterapi": serde_json::to_string(origin).expect("records always serialize")},
-    });
-    let params = PatchParams::apply("bigtop-k8s-origin").force();
-    api.patch(ORIGIN_CONFIGMAP, &params, &Patch::Apply(&cm)).await.map_err(|source| StateError::Api { action: "write", source })?;
-    Ok(())
+    let text = serde_json::to_string(origin).expect("records always serialize");
+    apply_data(client, ORIGIN_CONFIGMAP, "bigtop-k8s-origin", json!({"clusterapi": text})).await
 }
 
 /// The cluster's origin, if it was created through ClusterAPI.

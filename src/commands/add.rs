@@ -129,13 +129,8 @@ async fn dedicated_spark_pool(
         return Ok(None);
     }
     let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
-    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
-    let labelled = nodes
-        .list(&kube::api::ListParams::default().labels(&label))
-        .await
-        .map_err(|e| Error::failure("cannot list nodes").with_source(e))?
-        .items
-        .len();
+    let labelled =
+        crate::setup::spark::spark_nodes(&cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
     if labelled == 0 {
         return Ok(None);
     }

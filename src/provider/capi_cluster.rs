@@ -190,6 +190,11 @@ fn machines(client: &Client, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), namespace, &resource("cluster.x-k8s.io", "Machine", "machines"))
 }
 
+/// Objects ClusterAPI (and our templates) label with the cluster's name.
+fn of_cluster(cluster: &ClusterRef) -> ListParams {
+    ListParams::default().labels(&format!("{CLUSTER_LABEL}={}", cluster.name))
+}
+
 fn api_error(action: &'static str, cluster: &ClusterRef, e: &kube::Error) -> CapiClusterError {
     CapiClusterError::Api { action, cluster: cluster.clone(), detail: crate::apply::error_text(e) }
 }
@@ -248,7 +253,7 @@ pub async fn kubeconfig(client: &Client, cluster: &ClusterRef) -> Result<String,
 
 /// Names of the cluster's Machines.
 pub async fn machine_names(client: &Client, cluster: &ClusterRef) -> Result<Vec<String>, CapiClusterError> {
-    let lp = ListParams::default().labels(&format!("{CLUSTER_LABEL}={}", cluster.name));
+    let lp = of_cluster(cluster);
     let list = machines(client, &cluster.namespace).list(&lp).await.map_err(|e| api_error("list the machines of", cluster, &e))?;
     Ok(list.items.iter().map(|m| m.name_any()).collect())
 }
@@ -285,10 +290,9 @@ pub async fn delete(
         if !present && left.is_empty() {
             return Ok(ClusterDeleted { existed, machines: machines_before });
         }
-        let summary = match (present, left.is_empty()) {
-            (true, true) => "Cluster object still present (finalizers)".to_string(),
-            (_, false) => format!("{} machine(s) left: {}", left.len(), left.join(", ")),
-            (false, true) => unreachable!("returned above"),
+        let summary = match left.is_empty() {
+            true => "Cluster object still present (finalizers)".to_string(),
+            false => format!("{} machine(s) left: {}", left.len(), left.join(", ")),
         };
         if summary != last {
             on_change(&summary);
@@ -307,7 +311,7 @@ pub async fn describe(client: &Client, cluster: &ClusterRef) -> Result<Vec<Objec
         return Err(CapiClusterError::NotFound(cluster.clone()));
     };
     let mut out = vec![ObjectStatus::of(&serde_json::to_value(&obj).expect("objects serialize"))];
-    let lp = ListParams::default().labels(&format!("{CLUSTER_LABEL}={}", cluster.name));
+    let lp = of_cluster(cluster);
     for (group, kind, plural) in [
         ("controlplane.cluster.x-k8s.io", "KubeadmControlPlane", "kubeadmcontrolplanes"),
         ("cluster.x-k8s.io", "MachineDeployment", "machinedeployments"),

@@ -12,20 +12,23 @@ use super::{Context, SetupError};
 /// Label (and taint key) of nodes reserved for Spark.
 pub const SPARK_NODE_LABEL: &str = "bigtop.apache.org/spark";
 
+/// How many nodes are labelled for Spark.
+pub async fn spark_nodes(client: &kube::Client) -> Result<usize, kube::Error> {
+    let lp = ListParams::default().labels(&format!("{SPARK_NODE_LABEL}=true"));
+    Ok(Api::<Node>::all(client.clone()).list(&lp).await?.items.len())
+}
+
 pub(super) async fn run(ctx: &Context<'_>, _with: &BTreeMap<String, Value>) -> Result<Vec<String>, SetupError> {
     if ctx.params.get("spark.node-pool").and_then(Value::as_str) != Some("dedicated") {
         return Ok(Vec::new());
     }
-    let lp = ListParams::default().labels(&format!("{SPARK_NODE_LABEL}=true"));
-    let nodes = Api::<Node>::all(ctx.client.clone())
-        .list(&lp)
-        .await
-        .map_err(|e| SetupError::Failed(format!("cannot list nodes: {}", crate::apply::error_text(&e))))?;
-    if nodes.items.is_empty() {
+    let nodes =
+        spark_nodes(ctx.client).await.map_err(|e| SetupError::Failed(format!("cannot list nodes: {}", crate::apply::error_text(&e))))?;
+    if nodes == 0 {
         return Err(SetupError::Failed(format!(
             "spark.node-pool=dedicated but no node is labelled {SPARK_NODE_LABEL}=true: create the cluster with --spark-nodes N, or \
              `kubectl label node <node> {SPARK_NODE_LABEL}=true && kubectl taint node <node> {SPARK_NODE_LABEL}=true:NoSchedule`"
         )));
     }
-    Ok(vec![format!("{} Spark node(s)", nodes.items.len())])
+    Ok(vec![format!("{nodes} Spark node(s)")])
 }
