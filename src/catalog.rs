@@ -27,6 +27,10 @@ pub struct PhaseDef {
     /// Phases that must be installed first.
     #[serde(default)]
     pub depends: Vec<String>,
+    /// Phases that, when installed in the same run, go first (not required: the spark checkpoint
+    /// reads the sql checkpoint's table when sql is there).
+    #[serde(default)]
+    pub after: Vec<String>,
     /// Addons always installed with the phase.
     #[serde(default)]
     pub addons: Vec<String>,
@@ -306,7 +310,7 @@ impl Catalog {
     fn check(&self) -> Result<(), CatalogError> {
         let bad = |m: String| Err(CatalogError::Inconsistent(m));
         for phase in &self.phases {
-            for dep in &phase.depends {
+            for dep in phase.depends.iter().chain(&phase.after) {
                 if self.phase(dep).is_none() {
                     return bad(format!("phase {} depends on unknown phase {dep}", phase.name));
                 }

@@ -101,6 +101,9 @@ fn visit(
             visit(catalog, dep, wanted, installed, missing, order)?;
         }
     }
+    for later in def.after.iter().filter(|p| wanted.contains(p.as_str())) {
+        visit(catalog, later, wanted, installed, missing, order)?;
+    }
     order.push(name.to_string());
     Ok(())
 }
@@ -132,6 +135,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             depends: depends.iter().map(|d| d.to_string()).collect(),
+            after: Vec::new(),
             addons: vec![format!("{name}-addon")],
             choice: None,
             default: false,
@@ -164,6 +168,18 @@ mod tests {
         let installed = BTreeSet::from(["store".to_string()]);
         assert_eq!(plan(&c, &["sql".into()], &installed, MissingDeps::Refuse, &Resolved::new()).unwrap().len(), 1);
         assert!(matches!(plan(&c, &["nope".into()], &none, MissingDeps::Install, &Resolved::new()), Err(PlanError::UnknownPhase { .. })));
+    }
+
+    #[test]
+    fn after_orders_only_what_is_planned_anyway() {
+        let mut c = catalog();
+        c.phases.push(PhaseDef { after: vec!["sql".into()], ..phase("spark", &["store"]) });
+        let none = BTreeSet::new();
+        let names = |p: Vec<PlannedPhase>| p.into_iter().map(|p| p.phase).collect::<Vec<_>>();
+        let both = plan(&c, &["spark".into(), "sql".into()], &none, MissingDeps::Install, &Resolved::new()).unwrap();
+        assert_eq!(names(both), ["store", "sql", "spark"]);
+        let alone = plan(&c, &["spark".into()], &none, MissingDeps::Install, &Resolved::new()).unwrap();
+        assert_eq!(names(alone), ["store", "spark"]);
     }
 
     #[test]

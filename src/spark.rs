@@ -195,6 +195,8 @@ pub struct PhaseConf {
     pub image: String,
     /// The driver pod template (parsed).
     pub driver_template: Value,
+    /// Whether Spark SQL's catalog is a Hive Metastore (`spark.metastore=sql`).
+    pub metastore: bool,
 }
 
 /// Read the phase's ConfigMap.
@@ -211,9 +213,13 @@ pub async fn read_conf(client: &Client) -> Result<PhaseConf, SparkError> {
 /// The image and driver template out of the ConfigMap's data.
 pub fn parse_conf(data: &BTreeMap<String, String>) -> Option<PhaseConf> {
     let defaults = data.get("spark-defaults.conf")?;
-    let image = defaults.lines().find_map(|l| l.trim().strip_prefix("spark.kubernetes.container.image")).map(|v| v.trim().to_string())?;
+    let setting = |key: &str| {
+        defaults.lines().find_map(|l| l.split_once(char::is_whitespace).filter(|(k, _)| *k == key).map(|(_, v)| v.trim().to_string()))
+    };
+    let image = setting("spark.kubernetes.container.image")?;
     let driver_template = serde_saphyr::from_str(data.get("driver-template.yaml")?).ok()?;
-    Some(PhaseConf { image, driver_template })
+    let metastore = setting("spark.sql.catalogImplementation").is_some_and(|v| v == "hive");
+    Some(PhaseConf { image, driver_template, metastore })
 }
 
 /// The per-submission driver template: the phase's, plus the application volume.
@@ -519,6 +525,7 @@ mod tests {
             image: "apache/spark:4.0.1".into(),
             driver_template: json!({"spec": {"nodeSelector": {"pool": "spark"}, "containers": [{"name": DRIVER_CONTAINER, "volumeMounts": [{"name": "jars", "mountPath": "/j"}]}],
                 "volumes": [{"name": "jars", "emptyDir": {}}]}}),
+            metastore: false,
         }
     }
 
@@ -586,7 +593,12 @@ mod tests {
             ("driver-template.yaml".to_string(), "spec: {containers: [{name: spark-kubernetes-driver}]}".to_string()),
         ]
         .into();
-        assert_eq!(parse_conf(&data).unwrap().image, "apache/spark:4.0.1");
+        let conf = parse_conf(&data).unwrap();
+        assert_eq!(conf.image, "apache/spark:4.0.1");
+        assert!(!conf.metastore);
+        let mut with_hive = data.clone();
+        with_hive.get_mut("spark-defaults.conf").unwrap().push_str("spark.sql.catalogImplementation   hive\n");
+        assert!(parse_conf(&with_hive).unwrap().metastore);
         assert!(parse_conf(&BTreeMap::new()).is_none());
     }
 }

@@ -109,7 +109,7 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
 
     let verified = run(&["verify", "sql"]).expect(0);
     assert!(
-        verified.stdout.contains("rows=3") && verified.stdout.contains("location=s3a://warehouse/bigtop-checkpoint/sql-"),
+        verified.stdout.contains("rows=3") && verified.stdout.contains("table=hive.bigtop_checkpoint.rows"),
         "{}",
         verified.stdout
     );
@@ -118,6 +118,9 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
 
     let out = run(&["sql", "SELECT 6 * 7 AS answer, 'lake' AS word"]).expect(0);
     assert!(out.stdout.contains("answer") && out.stdout.contains("42") && out.stdout.contains("(1 row)"), "{}", out.stdout);
+    // The checkpoint's table stays as the lake's sample.
+    let out = run(&["sql", "SELECT word FROM hive.bigtop_checkpoint.rows ORDER BY id"]).expect(0);
+    assert!(out.stdout.contains("checkpoint") && out.stdout.contains("(3 rows)"), "{}", out.stdout);
     let out = run(&["sql", "SELECT * FROM hive.no_such_schema.t"]).expect(1);
     assert!(out.stderr.contains("SCHEMA_NOT_FOUND") || out.stderr.contains("does not exist"), "{}", out.stderr);
 

@@ -3,26 +3,35 @@
 //! mounts and the hadoop-aws + AWS SDK jars the phase pins (from Maven Central, sha256-checked),
 //! against a real MinIO set up by the rendered object-storage script, with the spark service's key.
 //! Only what cannot be the same off-cluster differs: the master (local instead of k8s), the S3
-//! endpoint's host:port, and the directory holding the jars.
+//! endpoint's and the metastore's host:port, and the directory holding the jars. With the sql
+//! phase's servers (PostgreSQL, Hive Metastore 4.0.1, Trino 476) the job also reads, through the
+//! metastore, the table the sql checkpoint wrote with Trino.
 
 mod common;
 
-use bigtop_k8s::checkpoint::spark::{check, parse_evidence};
+use bigtop_k8s::checkpoint::spark::{check, parse_evidence, sql_table};
+use bigtop_k8s::checkpoint::sql::{Target, roundtrip};
+use bigtop_k8s::sql::Engine;
 use common::servers::*;
-use common::spark::submit;
+use common::sql_servers::*;
+use common::spark::{Local, submit};
+
+fn lake_only(lake: &Minio) -> Local<'_> {
+    Local { endpoint: &lake.endpoint, metastore: None }
+}
 
 #[test]
 fn the_checkpoint_job_writes_and_reads_parquet_in_the_lake_with_the_shipped_configuration() {
     let lake = Minio::start(render("minio", &[]));
     lake.setup();
-    let (code, out, err) = submit(&[], &lake.endpoint, &lake.key("spark"), "s3a://warehouse/bigtop-checkpoint/r2", &[]);
+    let (code, out, err) = submit(&[], &lake_only(&lake), &lake.key("spark"), &["s3a://warehouse/bigtop-checkpoint/r2"], &[]);
     assert_eq!(code, 0, "spark-submit failed\n--- stdout\n{out}\n--- stderr\n{err}");
     let lines: Vec<String> = out.lines().map(str::to_string).collect();
     let evidence = parse_evidence(&lines).unwrap_or_else(|| panic!("no evidence line:\n{out}"));
     check(&evidence).unwrap();
     assert_eq!(evidence["path"], "s3a://warehouse/bigtop-checkpoint/r2");
     // The data really is in the bucket: a second run reads what the first wrote, then overwrites.
-    let (code, out, _) = submit(&[], &lake.endpoint, &lake.key("spark"), "s3a://warehouse/bigtop-checkpoint/r2", &[]);
+    let (code, out, _) = submit(&[], &lake_only(&lake), &lake.key("spark"), &["s3a://warehouse/bigtop-checkpoint/r2"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("\"rows\": 1000"), "{out}");
 }
@@ -33,9 +42,9 @@ fn the_spark_key_cannot_write_outside_the_warehouse() {
     lake.setup();
     let (code, out, err) = submit(
         &[],
-        &lake.endpoint,
+        &lake_only(&lake),
         &lake.key("spark"),
-        "s3a://raw/bigtop-checkpoint/r2",
+        &["s3a://raw/bigtop-checkpoint/r2"],
         &["--conf", "spark.hadoop.fs.s3a.attempts.maximum=1"],
     );
     assert_ne!(code, 0, "the spark key wrote into raw:\n{out}");
@@ -55,8 +64,115 @@ fn a_wrong_endpoint_fails_and_names_it() {
         "--conf",
         "spark.hadoop.fs.s3a.connection.establish.timeout=2s",
     ];
-    let (code, out, err) = submit(&[], &format!("http://127.0.0.1:{port}"), &key, "s3a://warehouse/x", &bounded);
+    let (code, out, err) = submit(&[], &Local { endpoint: &format!("http://127.0.0.1:{port}"), metastore: None }, &key, &["s3a://warehouse/x"], &bounded);
     assert_ne!(code, 0);
     let all = format!("{out}{err}");
     assert!(all.contains(&format!("127.0.0.1:{port}")), "the error names the endpoint:\n{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
+    let lake = Minio::start(render("minio", &[]));
+    lake.setup();
+    let sql_key = lake.key("sql");
+    let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
+    let pg_objects = render("postgres", &[]);
+    let pg = Postgres::start(&pg_objects);
+    let metastore = Metastore::start(&render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
+    let metastore_uri = format!("thrift://127.0.0.1:{}", metastore.port);
+    let trino_objects = render("trino", &[]);
+    let hive = config_file(&trino_objects, "trino-conf", "hive.properties");
+    let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &metastore_uri);
+    let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
+    let trino = Trino::start(&trino_objects, &[("hive.properties", hive)], key);
+    let target =
+        Target { engine_url: &trino.url, engine: Engine::Trino, s3_endpoint: &lake.endpoint, key: &sql_key, bucket: "warehouse", catalog: "hive" };
+    roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n--- metastore log\n{}", log_tail(&metastore.server.log)));
+
+    let local = Local { endpoint: &lake.endpoint, metastore: Some(&metastore_uri) };
+    let table = sql_table();
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        submit(&[("spark.metastore", "sql")], &local, &lake.key("spark"), &args, &[])
+    };
+    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), table.clone()]);
+    assert_eq!(code, 0, "spark-submit failed\n--- stdout\n{out}\n--- stderr\n{err}");
+    let lines: Vec<String> = out.lines().map(str::to_string).collect();
+    let evidence = parse_evidence(&lines).unwrap_or_else(|| panic!("no evidence line:\n{out}"));
+    check(&evidence).unwrap_or_else(|e| panic!("{e}: {evidence:?}"));
+    assert_eq!(evidence["table"], table.as_str());
+
+    // A table the metastore does not have is reported, and the check names the next step.
+    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), "bigtop_checkpoint.absent".into()]);
+    assert_eq!(code, 0, "{err}");
+    let evidence = parse_evidence(&out.lines().map(str::to_string).collect::<Vec<_>>()).unwrap();
+    assert!(check(&evidence).unwrap_err().to_string().contains("bigtop-k8s verify sql"), "{evidence:?}");
+}
+
+/// The pods' init step, run by BusyBox (the fetcher image's shell and tools) against a loopback
+/// Maven repository serving the cached jars: it fetches what the role needs, checks sha256,
+/// reuses its per-node cache, and refuses bytes that do not match the pin.
+#[test]
+fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
+    const POD_DIR: &str = "/opt/bigtop/jars";
+    let cached = common::spark::spark_root().join("jars");
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    let port = free_port();
+    let maven = format!("http://127.0.0.1:{port}");
+    let script = |role_sets: &[(&str, &str)]| {
+        let mut sets = vec![("spark.maven-repository", maven.as_str())];
+        sets.extend_from_slice(role_sets);
+        find(&render("spark-k8s", &sets), "ConfigMap", "spark-conf")["data"]["fetch-jars.sh"].as_str().unwrap().to_string()
+    };
+    let with_hive = script(&[("spark.metastore", "sql")]);
+    // "fetch <dir> <name> <path> <sha256>": serve each pinned path from the R2 cache.
+    let pins: Vec<Vec<String>> = with_hive
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("fetch /"))
+        .map(|l| l.split_whitespace().skip(1).map(str::to_string).collect())
+        .collect();
+    assert_eq!(pins.len(), 3, "S3A (2) and the Hive client (1):\n{with_hive}");
+    for pin in &pins {
+        let served = repo.join(&pin[2]);
+        std::fs::create_dir_all(served.parent().unwrap()).unwrap();
+        let sub = pin[0].strip_prefix(POD_DIR).unwrap().trim_start_matches('/');
+        std::os::unix::fs::symlink(cached.join(sub).join(&pin[1]), &served).unwrap();
+    }
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"]).arg(&repo);
+    let server = Server::start(cmd, &work.path().join("http.log"));
+    await_tcp(&server, port);
+    let gets = || std::fs::read_to_string(&server.log).unwrap().matches("\"GET ").count();
+
+    let run = |script: &str, node_cache: &std::path::Path, role: &str| {
+        let file = work.path().join(format!("fetch-{role}.sh"));
+        std::fs::write(&file, script.replace(POD_DIR, &node_cache.display().to_string())).unwrap();
+        std::process::Command::new("busybox").arg("sh").arg(&file).arg(role).output().unwrap()
+    };
+    let node = work.path().join("node");
+    let out = run(&with_hive, &node, "driver");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(node.join("hadoop-aws-3.4.1.jar").exists() && node.join("hive-4.0.1/hive-exec-4.0.1.jar").exists());
+    assert_eq!(gets(), 3);
+    let out = run(&with_hive, &node, "driver");
+    assert!(out.status.success());
+    assert_eq!(gets(), 3, "a second pod on the node downloads nothing");
+
+    // Executors never talk to the metastore: no Hive client on their nodes.
+    let executor_node = work.path().join("executor-node");
+    assert!(run(&with_hive, &executor_node, "executor").status.success());
+    assert!(executor_node.join("hadoop-aws-3.4.1.jar").exists() && !executor_node.join("hive-4.0.1").exists());
+
+    // Bytes that do not match the pin are refused and not kept.
+    let aws = &pins[0];
+    let served = repo.join(&aws[2]);
+    std::fs::remove_file(&served).unwrap();
+    std::fs::write(&served, b"not the pinned jar").unwrap();
+    let tampered = work.path().join("tampered-node");
+    let out = run(&script(&[]), &tampered, "driver");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", aws[1])), "{out:?}");
+    assert!(std::fs::read_dir(&tampered).unwrap().next().is_none(), "nothing is left in the node cache");
 }

@@ -42,12 +42,15 @@ async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpo
     let evidence = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n--- metastore log\n{}", log_tail(&metastore.server.log)));
     assert_eq!(evidence["rows"], 3);
     assert!(evidence["files"].as_u64().unwrap() >= 1, "{evidence:?}");
-    assert!(evidence["location"].as_str().unwrap().starts_with("s3a://warehouse/bigtop-checkpoint/sql-"));
+    assert_eq!(evidence["table"], "hive.bigtop_checkpoint.rows");
+    assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
 
-    // The checkpoint cleans up: no bigtop_check schema is left.
+    // The table stays for other lake clients, and a second run replaces it rather than adding rows.
+    let again = roundtrip(&target).await.unwrap();
+    assert!(again["files"].as_u64().unwrap() >= 1, "{again:?}");
     let client = Client::new(&trino.url, Engine::Trino, "test").unwrap();
-    let schemas = client.execute("SHOW SCHEMAS FROM hive").await.unwrap();
-    assert!(!schemas.rows.iter().any(|r| r[0].as_str().unwrap().starts_with("bigtop_check_")), "{:?}", schemas.rows);
+    let kept = client.execute("SELECT count(*) FROM hive.bigtop_checkpoint.rows").await.unwrap();
+    assert_eq!(kept.rows, vec![vec![serde_json::json!(3)]]);
 
     let wrong = Target { catalog: "badlake", ..target };
     let err = roundtrip(&wrong).await.unwrap_err().to_string();

@@ -1,6 +1,8 @@
 //! The `spark-job` checkpoint: submit the phase's own PySpark job (ConfigMap `configmap`, key
 //! `file`) the way `bigtop-k8s spark submit` does; the job writes 1000 known rows as parquet to
-//! the warehouse bucket, reads them back and prints count and sum, which must match.
+//! the warehouse bucket, reads them back and prints count and sum, which must match. With the
+//! metastore wired in (`spark.metastore=sql`) it also reads the sql checkpoint's table, which must
+//! hold exactly the rows Trino or Presto wrote.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -9,7 +11,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use serde_json::{Value, json};
 
-use super::{CheckpointError, Context, Evidence, Settings};
+use super::{CheckpointError, Context, Evidence, Settings, sql};
 use crate::spark::{self, App, Resources, Submission};
 
 const ROWS: u64 = 1000;
@@ -29,13 +31,11 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
     let bucket = super::warehouse_bucket(ctx.client).await?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
     let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let sub = Submission::new(
-        "bigtop-checkpoint",
-        App::File { name: file, bytes: job.into_bytes() },
-        None,
-        vec![path.clone()],
-        Resources::default(),
-    );
+    let mut args = vec![path.clone()];
+    if conf.metastore {
+        args.push(sql_table());
+    }
+    let sub = Submission::new("bigtop-checkpoint", App::File { name: file, bytes: job.into_bytes() }, None, args, Resources::default());
     let mut tail = VecDeque::new();
     let outcome = spark::run(ctx.client, &sub, &conf, START_BUDGET, Some(RUN_BUDGET), |line| {
         if tail.len() == 20 {
@@ -68,13 +68,31 @@ pub fn parse_evidence(lines: &[String]) -> Option<BTreeMap<String, Value>> {
     lines.iter().find_map(|l| l.strip_prefix("BIGTOP_CHECKPOINT ")).and_then(|j| serde_json::from_str(j).ok())
 }
 
-/// The rows the job read back must be the rows it wrote.
+/// The sql checkpoint's table as Spark's session catalog names it (`schema.table`).
+pub fn sql_table() -> String {
+    format!("{}.{}", sql::SCHEMA, sql::TABLE)
+}
+
+/// The rows the job read back must be the rows it wrote; a table it read through the metastore
+/// must hold exactly the sql checkpoint's rows.
 pub fn check(reported: &BTreeMap<String, Value>) -> Result<(), CheckpointError> {
     let (rows, sum) = (reported.get("rows").and_then(Value::as_u64), reported.get("sum").and_then(Value::as_u64));
-    if rows == Some(ROWS) && sum == Some(SUM) {
-        return Ok(());
+    if rows != Some(ROWS) || sum != Some(SUM) {
+        return Err(CheckpointError::Failed(format!(
+            "expected {ROWS} rows summing to {SUM}, the job read {rows:?} rows summing to {sum:?}"
+        )));
     }
-    Err(CheckpointError::Failed(format!("expected {ROWS} rows summing to {SUM}, the job read {rows:?} rows summing to {sum:?}")))
+    let Some(table) = reported.get("table").and_then(Value::as_str) else { return Ok(()) };
+    let expected: Vec<Value> = sql::ROWS.iter().map(|(id, word)| json!([id, word])).collect();
+    match reported.get("tableRows") {
+        Some(Value::Array(read)) if *read == expected => Ok(()),
+        Some(Value::Array(read)) => Err(CheckpointError::Failed(format!(
+            "through the metastore, {table} holds {read:?}; the sql checkpoint wrote {expected:?}"
+        ))),
+        _ => Err(CheckpointError::Failed(format!(
+            "the metastore has no table {table}: run `bigtop-k8s verify sql` (its checkpoint writes it), then `bigtop-k8s verify spark`"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +109,17 @@ mod tests {
         assert!(check(&wrong).unwrap_err().to_string().contains("summing to Some(1)"));
         assert_eq!((0..ROWS).map(|i| i * i).sum::<u64>(), SUM);
         assert!(parse_evidence(&["x".into()]).is_none());
+    }
+
+    #[test]
+    fn the_table_read_through_the_metastore_must_hold_the_sql_checkpoints_rows() {
+        let mut ev = parse_evidence(&[r#"BIGTOP_CHECKPOINT {"rows": 1000, "sum": 332833500}"#.to_string()]).unwrap();
+        ev.insert("table".into(), json!(sql_table()));
+        ev.insert("tableRows".into(), json!([[1, "lake"], [2, "sql"], [3, "checkpoint"]]));
+        assert!(check(&ev).is_ok());
+        ev.insert("tableRows".into(), json!([[1, "lake"]]));
+        assert!(check(&ev).unwrap_err().to_string().contains("the sql checkpoint wrote"));
+        ev.insert("tableRows".into(), Value::Null);
+        assert!(check(&ev).unwrap_err().to_string().contains("bigtop-k8s verify sql"));
     }
 }

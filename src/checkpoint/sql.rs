@@ -1,9 +1,13 @@
-//! The `sql-roundtrip` checkpoint: through the engine's REST API, create a schema located in the
-//! warehouse bucket, CTAS known rows into a table, SELECT them back (exactly those rows), find
-//! the table's data files in the bucket with the sql service's key, then drop what it made.
+//! The `sql-roundtrip` checkpoint: through the engine's REST API, (re)create the table
+//! `bigtop_checkpoint.rows` in a schema located in the warehouse bucket, CTAS known rows into it,
+//! SELECT them back (exactly those rows), and find the new data files in the bucket with the sql
+//! service's key. The table stays: it is the lake's sample table (`bigtop-k8s sql "SELECT * FROM
+//! hive.bigtop_checkpoint.rows"`) and what the spark checkpoint reads through the metastore. Each
+//! run replaces it, so nothing accumulates; a failed run drops it.
 //!
 //! Settings: `service` and `port` of the engine, `engine` (`trino` or `presto`).
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -46,40 +50,51 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
     Ok(evidence)
 }
 
+/// The schema and table the checkpoint keeps, as the engine's catalog names them.
+pub const SCHEMA: &str = "bigtop_checkpoint";
+/// The table, within [`SCHEMA`].
+pub const TABLE: &str = "rows";
+/// Where under the warehouse bucket the schema lives.
+const PREFIX: &str = "bigtop-checkpoint/sql/";
+
 /// The round trip itself, against any engine and S3 endpoint (port-forwards, or servers on
-/// loopback). Cleans up what it created, also after a failure.
+/// loopback). A failure drops the table, so no half-written table is left for others to read.
 pub async fn roundtrip(t: &Target<'_>) -> Result<Evidence, CheckpointError> {
     let client = Client::new(t.engine_url, t.engine, "bigtop-checkpoint").map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let suffix = crate::secrets::random(8, crate::catalog::Alphabet::Hex);
-    let schema = format!("{}.bigtop_check_{suffix}", t.catalog);
-    let prefix = format!("bigtop-checkpoint/sql-{suffix}/");
-    let result = steps(&client, t, &schema, &prefix).await;
-    // Best effort: a failed step may have left the table or the schema behind.
-    let _ = client.execute(&format!("DROP TABLE IF EXISTS {schema}.rows")).await;
-    let _ = client.execute(&format!("DROP SCHEMA IF EXISTS {schema}")).await;
+    let table = format!("{}.{SCHEMA}.{TABLE}", t.catalog);
+    let result = steps(&client, t, &table).await;
+    if result.is_err() {
+        let _ = client.execute(&format!("DROP TABLE IF EXISTS {table}")).await;
+    }
     result
 }
 
-async fn steps(client: &Client, t: &Target<'_>, schema: &str, prefix: &str) -> Result<Evidence, CheckpointError> {
+async fn steps(client: &Client, t: &Target<'_>, table: &str) -> Result<Evidence, CheckpointError> {
     let started = Instant::now();
-    let location = format!("s3a://{}/{prefix}", t.bucket);
-    run_step(client, &format!("CREATE SCHEMA {schema} WITH (location = '{location}')")).await?;
+    let location = format!("s3a://{}/{PREFIX}", t.bucket);
+    run_step(client, &format!("CREATE SCHEMA IF NOT EXISTS {}.{SCHEMA} WITH (location = '{location}')", t.catalog)).await?;
+    run_step(client, &format!("DROP TABLE IF EXISTS {table}")).await?;
+    let s3 =
+        S3::new(t.s3_endpoint, "us-east-1", &t.key.access_key, &t.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let list = || async {
+        s3.list(t.bucket, PREFIX).await.map_err(|e| CheckpointError::Failed(format!("cannot list s3://{}/{PREFIX}: {e}", t.bucket)))
+    };
+    // Files left by an earlier run must not count as this run's.
+    let before: BTreeSet<String> = list().await?.into_iter().map(|(name, _)| name).collect();
     let values: Vec<String> = ROWS.iter().map(|(id, word)| format!("({id}, '{word}')")).collect();
-    run_step(client, &format!("CREATE TABLE {schema}.rows AS SELECT * FROM (VALUES {}) AS t(id, word)", values.join(", "))).await?;
-    let read = run_step(client, &format!("SELECT id, word FROM {schema}.rows ORDER BY id")).await?;
+    run_step(client, &format!("CREATE TABLE {table} AS SELECT * FROM (VALUES {}) AS t(id, word)", values.join(", "))).await?;
+    let read = run_step(client, &format!("SELECT id, word FROM {table} ORDER BY id")).await?;
     let expected: Vec<Vec<Value>> = ROWS.iter().map(|(id, word)| vec![json!(id), json!(word)]).collect();
     if read.rows != expected {
         return Err(CheckpointError::Failed(format!("wrote {expected:?}, read back {:?}", read.rows)));
     }
     let sql_ms = started.elapsed().as_millis() as u64;
-    let s3 =
-        S3::new(t.s3_endpoint, "us-east-1", &t.key.access_key, &t.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let files =
-        s3.list(t.bucket, prefix).await.map_err(|e| CheckpointError::Failed(format!("cannot list s3://{}/{prefix}: {e}", t.bucket)))?;
+    let files: Vec<(String, u64)> = list().await?.into_iter().filter(|(name, _)| !before.contains(name)).collect();
     if files.is_empty() {
-        return Err(CheckpointError::Failed(format!("the table's rows came back but no data file is under s3://{}/{prefix}", t.bucket)));
+        return Err(CheckpointError::Failed(format!("the table's rows came back but no new data file is under s3://{}/{PREFIX}", t.bucket)));
     }
     let mut evidence = Evidence::new();
+    evidence.insert("table".into(), json!(table));
     evidence.insert("location".into(), json!(location));
     evidence.insert("rows".into(), json!(read.rows.len()));
     evidence.insert("files".into(), json!(files.len()));

@@ -77,13 +77,11 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     }
     plan::check_names(&catalog, &requested).map_err(plan_error)?;
     let cluster = connect(&g.target).await?;
-    let resolved = match dedicated_spark_pool(g, &catalog, &spec, &requested, &cluster).await? {
-        Some(with_pool) => with_pool,
-        None => resolved,
-    };
     let state = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = state.keys().cloned().collect();
     let planned = plan::plan(&catalog, &requested, &installed, args.missing, &resolved).map_err(plan_error)?;
+    // Inferred parameters never change which addons a phase installs, so the plan stands.
+    let resolved = super::inferred::spark_params(g, &catalog, &spec, resolved, &planned, &installed, &cluster).await?;
     for p in &planned {
         refuse_addon_switch(&catalog, &state, p)?;
     }
@@ -113,33 +111,6 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
         outcomes.push(installer.install(&rendered).await?);
     }
     Ok(outcomes)
-}
-
-/// Nodes labelled for Spark (by `create-cluster --spark-nodes`, or by hand) mean Spark pods belong
-/// there: unless the user chose `spark.node-pool`, the spark phase gets `dedicated`.
-async fn dedicated_spark_pool(
-    g: &Globals,
-    catalog: &Catalog,
-    spec: &crate::spec::Spec,
-    requested: &[String],
-    cluster: &Cluster,
-) -> Result<Option<Resolved>, Error> {
-    const KEY: &str = "spark.node-pool";
-    if !requested.iter().any(|p| p == "spark") || spec.overrides.0.contains_key(KEY) {
-        return Ok(None);
-    }
-    let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
-    let labelled =
-        crate::setup::spark::spark_nodes(&cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
-    if labelled == 0 {
-        return Ok(None);
-    }
-    g.progress.note(&format!("{labelled} node(s) labelled {label}: Spark runs there ({KEY}=dedicated; override with --set {KEY}=shared)"));
-    let mut overrides = spec.overrides.clone();
-    overrides.set(crate::params::Layer::Flag, KEY, "dedicated".into());
-    let resolved =
-        crate::params::resolve(catalog, spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))?;
-    Ok(Some(resolved))
 }
 
 /// An installed phase keeps its addons: switching (e.g. MinIO to Garage) would abandon the data

@@ -15,30 +15,38 @@ pub fn spark_root() -> PathBuf {
     root
 }
 
-/// The rendered spark-defaults.conf with the endpoint and the jar directory moved; panics if
-/// either setting is gone (then this test would no longer test the shipped file).
-pub fn local_conf(sets: &[(&str, &str)], endpoint: &str, jars: &str) -> String {
+/// Where the local Spark finds what the cluster's Spark finds at in-cluster addresses.
+pub struct Local<'a> {
+    /// The S3 endpoint.
+    pub endpoint: &'a str,
+    /// The Hive Metastore's thrift:// URI, when the rendered configuration has one.
+    pub metastore: Option<&'a str>,
+}
+
+/// The rendered spark-defaults.conf with the endpoints and the jar directories moved; panics if
+/// a setting to move is gone (then this test would no longer test the shipped file).
+pub fn local_conf(sets: &[(&str, &str)], local: &Local, jars: &str) -> String {
     let objects = render("spark-k8s", sets);
     let conf = find(&objects, "ConfigMap", "spark-conf")["data"]["spark-defaults.conf"].as_str().unwrap().to_string();
     let mut moved = 0;
     let text: Vec<String> = conf
         .lines()
         .map(|l| {
-            let key = l.split_whitespace().next().unwrap_or_default();
-            match key {
-                "spark.hadoop.fs.s3a.endpoint" => {
-                    moved += 1;
-                    format!("{key} {endpoint}")
-                }
-                "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => {
-                    moved += 1;
-                    format!("{key} {jars}/*")
-                }
-                _ => l.to_string(),
-            }
+            let (key, value) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            let local_value = match key {
+                "spark.hadoop.fs.s3a.endpoint" => local.endpoint.to_string(),
+                "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => format!("{jars}/*"),
+                "spark.hadoop.hive.metastore.uris" => local.metastore.expect("a metastore to point at").to_string(),
+                // file:///opt/bigtop/jars/hive-<v>/*.jar → the same directory under the cache.
+                "spark.sql.hive.metastore.jars.path" => value.trim().replace("/opt/bigtop/jars", jars),
+                _ => return l.to_string(),
+            };
+            moved += 1;
+            format!("{key} {local_value}")
         })
         .collect();
-    assert_eq!(moved, 3, "spark-defaults.conf no longer sets the endpoint and both class paths:\n{conf}");
+    let expected = if local.metastore.is_some() { 5 } else { 3 };
+    assert_eq!(moved, expected, "spark-defaults.conf no longer sets what the test moves:\n{conf}");
     text.join("\n") + "\n"
 }
 
@@ -49,20 +57,20 @@ pub fn checkpoint_job() -> String {
 /// spark-submit in local mode with the shipped configuration; (exit code, stdout, stderr).
 pub fn submit(
     sets: &[(&str, &str)],
-    endpoint: &str,
+    local: &Local,
     key: &bigtop_k8s::checkpoint::s3::ServiceKey,
-    path: &str,
+    job_args: &[&str],
     extra: &[&str],
 ) -> (i32, String, String) {
     let root = spark_root();
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("spark-defaults.conf");
-    std::fs::write(&conf, local_conf(sets, endpoint, &root.join("jars").display().to_string())).unwrap();
+    std::fs::write(&conf, local_conf(sets, local, &root.join("jars").display().to_string())).unwrap();
     let job = dir.path().join("checkpoint.py");
     std::fs::write(&job, checkpoint_job()).unwrap();
     let mut cmd = Command::new(root.join("venv/bin/spark-submit"));
     cmd.args(["--master", "local[2]", "--deploy-mode", "client", "--properties-file"]).arg(&conf);
-    cmd.args(["--conf", "spark.ui.enabled=false"]).args(extra).arg(&job).arg(path);
+    cmd.args(["--conf", "spark.ui.enabled=false"]).args(extra).arg(&job).args(job_args);
     cmd.env("AWS_ACCESS_KEY_ID", &key.access_key).env("AWS_SECRET_ACCESS_KEY", &key.secret_key);
     cmd.env("SPARK_LOCAL_IP", "127.0.0.1").env("PYSPARK_PYTHON", root.join("venv/bin/python")).env_remove("SPARK_HOME");
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

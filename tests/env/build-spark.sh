@@ -14,17 +14,23 @@ if ! "$root/venv/bin/python" -c "import pyspark, sys; sys.exit(pyspark.__version
   rm -rf "$root/venv" && python3 -m venv "$root/venv"
   "$root/venv/bin/pip" install -q "pyspark==$SPARK_VERSION"
 fi
-mkdir -p "$root/jars"
-# The jar lines of this release in phases.yaml: "- {name: N, path: P, sha256: S}".
-awk -v v="\"$SPARK_VERSION\":" '$1 == v {on = 1; next} on && /^      "/ {on = 0} on && /name:/' "$phases" |
-  sed -n 's/.*name: \([^,]*\), path: \([^,]*\), sha256: \([0-9a-f]*\)}.*/\1 \2 \3/p' |
-  while read -r name path sha; do
-    jar="$root/jars/$name"
+# The jar lines of this release in phases.yaml ("- {name: N, path: P, sha256: S}"), each with the
+# directory it goes to: jars/ for S3A, jars/hive-<version>/ for the Hive Metastore client.
+awk -v v="\"$SPARK_VERSION\":" '
+  $1 == v {on = 1; hive = 0; dir = "."; next}
+  on && /^      "/ {on = 0}
+  on && /hive-client:/ {hive = 1}
+  on && hive && $1 == "version:" {dir = "hive-" $2}
+  on && /name:/ {print dir, $0}' "$phases" |
+  sed -n 's/^\([^ ]*\) .*name: \([^,]*\), path: \([^,]*\), sha256: \([0-9a-f]*\)}.*/\1 \2 \3 \4/p' |
+  while read -r sub name path sha; do
+    mkdir -p "$root/jars/$sub"
+    jar="$root/jars/$sub/$name"
     if ! echo "$sha  $jar" | sha256sum -c --status 2>/dev/null; then
       dir=${path%/*}; version=${dir##*/}; adir=${dir%/*}; artifact=${adir##*/}; group=$(echo "${adir%/*}" | tr / .)
       mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-        -Dartifact="$group:$artifact:$version" -DoutputDirectory="$root/jars" -Dmdep.overWriteReleases=true
+        -Dartifact="$group:$artifact:$version" -DoutputDirectory="$root/jars/$sub" -Dmdep.overWriteReleases=true
       echo "$sha  $jar" | sha256sum -c --status || { echo "sha256 mismatch for $jar (pinned $sha)" >&2; exit 1; }
     fi
   done
-ls "$root/jars"
+ls -R "$root/jars"

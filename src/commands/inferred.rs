@@ -1,0 +1,86 @@
+//! Spark parameters `add-phase` reads off the cluster unless the user set them: the node pool
+//! (nodes labelled for Spark mean `dedicated`) and the metastore (the sql phase installed or
+//! installed in the same run means `sql`, when the Spark release has a pinned Hive client).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::Globals;
+use crate::catalog::Catalog;
+use crate::cluster::Cluster;
+use crate::error::Error;
+use crate::params::{Layer, Resolved};
+use crate::plan::PlannedPhase;
+use crate::spec::Spec;
+
+const NODE_POOL: &str = "spark.node-pool";
+const METASTORE: &str = "spark.metastore";
+
+/// `resolved` with the inferred Spark parameters filled in; a `spark.metastore=sql` the cluster
+/// or the release cannot serve is refused with the next step.
+pub async fn spark_params(
+    g: &Globals,
+    catalog: &Catalog,
+    spec: &Spec,
+    resolved: Resolved,
+    planned: &[PlannedPhase],
+    installed: &BTreeSet<String>,
+    cluster: &Cluster,
+) -> Result<Resolved, Error> {
+    if !planned.iter().any(|p| p.phase == "spark") {
+        return Ok(resolved);
+    }
+    let mut overrides = spec.overrides.clone();
+    let mut inferred = false;
+    if !overrides.0.contains_key(NODE_POOL) {
+        let labelled =
+            crate::setup::spark::spark_nodes(&cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
+        if labelled > 0 {
+            let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
+            g.progress.note(&format!("{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"));
+            overrides.set(Layer::Flag, NODE_POOL, "dedicated".into());
+            inferred = true;
+        }
+    }
+    let sql = installed.contains("sql") || planned.iter().any(|p| p.phase == "sql");
+    let version = resolved.get("spark.version").and_then(Value::as_str).unwrap_or_default().to_string();
+    let client = hive_client_version(catalog, &version);
+    match (overrides.0.get(METASTORE).map(|(_, v)| v.as_str() == Some("sql")), sql, client) {
+        (Some(true), _, None) => {
+            return Err(Error::usage(format!("Spark {version} has no Hive Metastore client pinned for the sql phase's Hive 4 metastore"))
+                .with_hint(format!("use --set spark.version={}, or --set {METASTORE}=none", first_with_client(catalog))));
+        }
+        (Some(true), false, _) => {
+            return Err(Error::prerequisite(format!("{METASTORE}=sql needs the sql phase, which is not installed"))
+                .with_hint("run `bigtop-k8s add-phase sql spark --with-deps`, or drop --set spark.metastore=sql"));
+        }
+        (None, true, Some(hive)) => {
+            g.progress.note(&format!(
+                "the sql phase is there: Spark SQL uses its Hive Metastore through a Hive {hive} client ({METASTORE}=sql; override with --set {METASTORE}=none)"
+            ));
+            overrides.set(Layer::Flag, METASTORE, "sql".into());
+            inferred = true;
+        }
+        (None, true, None) => {
+            g.progress.note(&format!("Spark {version} has no pinned Hive 4 client: Spark SQL keeps its own catalog, not the sql phase's metastore"));
+        }
+        _ => {}
+    }
+    if !inferred {
+        return Ok(resolved);
+    }
+    crate::params::resolve(catalog, spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
+}
+
+/// The Hive client version the catalog pins for this Spark release, if any.
+fn hive_client_version<'a>(catalog: &'a Catalog, spark_version: &str) -> Option<&'a str> {
+    let spark = catalog.phase("spark")?;
+    spark.data["releases"][spark_version]["hive-client"]["version"].as_str()
+}
+
+/// A Spark release that has one, for the hint.
+fn first_with_client(catalog: &Catalog) -> String {
+    let releases = catalog.phase("spark").and_then(|p| p.data["releases"].as_object().cloned()).unwrap_or_default();
+    releases.into_iter().find(|(_, r)| r["hive-client"].is_object()).map(|(v, _)| v).unwrap_or_default()
+}
