@@ -102,4 +102,19 @@ fn spark_bad_input_is_refused_with_the_next_step() {
     assert!(out.stderr.contains("expected one of: 4.0.1, 3.5.7"), "{}", out.stderr);
     let out = run(&["add-phase", "spark", "--with-deps", "--dry-run", "--set", "spark.executor-memory=300m"]).expect(2);
     assert!(out.stderr.contains("below the 450 MiB"), "{}", out.stderr);
+
+    // The metastore: needs the sql phase and a release with a pinned Hive 4 client.
+    let out = run(&["add-phase", "spark", "--with-deps", "--dry-run", "--set", "spark.metastore=sql"]).expect(3);
+    assert!(out.stderr.contains("needs the sql phase") && out.stderr.contains("add-phase sql spark"), "{}", out.stderr);
+    let out = run(&["add-phase", "sql", "spark", "--with-deps", "--dry-run", "--set", "spark.version=3.5.7", "--set", "spark.metastore=sql"])
+        .expect(2);
+    assert!(out.stderr.contains("Spark 3.5.7 has no Hive Metastore client") && out.stderr.contains("spark.version=4.0.1"), "{}", out.stderr);
+    // Named together, sql goes first (the spark checkpoint reads its table) and is wired in.
+    let out = run(&["add-phase", "spark", "sql", "--with-deps", "--dry-run", "-o", "json"]).expect(0);
+    assert!(out.stderr.contains("Spark SQL uses its Hive Metastore"), "{}", out.stderr);
+    let planned: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    let order: Vec<&str> = planned.iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(order, ["object-storage", "sql", "spark"]);
+    let conf = run(&["render", "spark", "--set", "spark.metastore=sql"]).expect(0).stdout;
+    assert!(conf.contains("spark.hadoop.hive.metastore.uris                        thrift://hive-metastore.sql.svc.cluster.local:9083"), "{conf}");
 }

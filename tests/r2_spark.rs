@@ -146,10 +146,17 @@ fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     await_tcp(&server, port);
     let gets = || std::fs::read_to_string(&server.log).unwrap().matches("\"GET ").count();
 
+    // The fetcher image holds BusyBox alone: its applets, and nothing else, on PATH.
+    let busybox = which("busybox");
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for applet in ["sh", "wget", "sha256sum", "mkdir", "mv", "rm", "chmod", "ls", "echo", "cat"] {
+        std::os::unix::fs::symlink(&busybox, bin.join(applet)).unwrap();
+    }
     let run = |script: &str, node_cache: &std::path::Path, role: &str| {
         let file = work.path().join(format!("fetch-{role}.sh"));
         std::fs::write(&file, script.replace(POD_DIR, &node_cache.display().to_string())).unwrap();
-        std::process::Command::new("busybox").arg("sh").arg(&file).arg(role).output().unwrap()
+        std::process::Command::new(bin.join("sh")).arg(&file).arg(role).env_clear().env("PATH", &bin).output().unwrap()
     };
     let node = work.path().join("node");
     let out = run(&with_hive, &node, "driver");
@@ -175,4 +182,10 @@ fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", aws[1])), "{out:?}");
     assert!(std::fs::read_dir(&tampered).unwrap().next().is_none(), "nothing is left in the node cache");
+}
+
+fn which(program: &str) -> std::path::PathBuf {
+    let out = std::process::Command::new("sh").args(["-c", &format!("command -v {program}")]).output().unwrap();
+    assert!(out.status.success(), "{program} is not installed (.ci/run installs it from Debian)");
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }

@@ -37,8 +37,14 @@ pub fn local_conf(sets: &[(&str, &str)], local: &Local, jars: &str) -> String {
                 "spark.hadoop.fs.s3a.endpoint" => local.endpoint.to_string(),
                 "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => format!("{jars}/*"),
                 "spark.hadoop.hive.metastore.uris" => local.metastore.expect("a metastore to point at").to_string(),
-                // file:///opt/bigtop/jars/hive-<v>/*.jar → the same directory under the cache.
-                "spark.sql.hive.metastore.jars.path" => value.trim().replace("/opt/bigtop/jars", jars),
+                // The pods' jar directory and the image's Spark jars → the cache and pyspark's.
+                "spark.sql.hive.metastore.jars.path" => {
+                    let local = value.trim().replace("/opt/bigtop/jars", jars).replace("/opt/spark/jars", &pyspark_jars().display().to_string());
+                    for file in local.split(',').filter_map(|u| u.strip_prefix("file://")).filter(|p| !p.contains('*')) {
+                        assert!(std::path::Path::new(file).exists(), "{file} (named in spark.sql.hive.metastore.jars.path) is not in this Spark");
+                    }
+                    local
+                }
                 _ => return l.to_string(),
             };
             moved += 1;
@@ -48,6 +54,15 @@ pub fn local_conf(sets: &[(&str, &str)], local: &Local, jars: &str) -> String {
     let expected = if local.metastore.is_some() { 5 } else { 3 };
     assert_eq!(moved, expected, "spark-defaults.conf no longer sets what the test moves:\n{conf}");
     text.join("\n") + "\n"
+}
+
+/// The jars of pyspark's Spark: the same files as the image's /opt/spark/jars.
+pub fn pyspark_jars() -> PathBuf {
+    let site = spark_root().join("venv/lib");
+    let python = std::fs::read_dir(&site).unwrap().next().expect("a python3.x directory").unwrap().path();
+    let jars = python.join("site-packages/pyspark/jars");
+    assert!(jars.is_dir(), "{} is missing", jars.display());
+    jars
 }
 
 pub fn checkpoint_job() -> String {
