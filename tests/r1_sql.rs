@@ -43,7 +43,8 @@ async fn sql_phase_applies_with_either_engine_reapplies_unchanged_and_removes() 
 
     run(&["remove-phase", "sql"]).expect(0);
     assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
-    run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
+    let out = run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
+    assert!(out.stderr.contains("warning: sql.engine=presto") && out.stderr.contains("get_table"), "{}", out.stderr);
     assert!(list_labelled(&client, "sql").await.unwrap().iter().any(|(o, _)| o == "Deployment/sql/presto"));
     run(&["remove-phase", "sql"]).expect(0);
     assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
@@ -102,7 +103,7 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
     let hive = config_file(&sql_objects, "trino-conf", "hive.properties");
     let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
     let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
-    let trino = Trino::start(&sql_objects, &[("hive.properties", hive)], key);
+    let trino = EngineServer::trino(&sql_objects, &[("hive.properties", hive)], key);
     let trino_port: u16 = trino.url.rsplit(':').next().unwrap().parse().unwrap();
     route(&client, "sql", 8080, trino_port).await;
     route(&client, "object-storage", 9000, lake.port).await;

