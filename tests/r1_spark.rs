@@ -110,11 +110,14 @@ fn spark_bad_input_is_refused_with_the_next_step() {
         .expect(2);
     assert!(out.stderr.contains("Spark 3.5.7 has no Hive Metastore client") && out.stderr.contains("spark.version=4.0.1"), "{}", out.stderr);
     // Named together, sql goes first (the spark checkpoint reads its table) and is wired in.
-    let out = run(&["add-phase", "spark", "sql", "--with-deps", "--dry-run", "-o", "json"]).expect(0);
+    // (A dry run renders from the cluster's Secrets: the lake's keys must exist.)
+    run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
+    let out = run(&["add-phase", "spark", "sql", "--dry-run", "-o", "json"]).expect(0);
     assert!(out.stderr.contains("Spark SQL uses its Hive Metastore"), "{}", out.stderr);
     let planned: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     let order: Vec<&str> = planned.iter().map(|p| p["phase"].as_str().unwrap()).collect();
-    assert_eq!(order, ["object-storage", "sql", "spark"]);
+    assert_eq!(order, ["sql", "spark"]);
     let conf = run(&["render", "spark", "--set", "spark.metastore=sql"]).expect(0).stdout;
     assert!(conf.contains("spark.hadoop.hive.metastore.uris                        thrift://hive-metastore.sql.svc.cluster.local:9083"), "{conf}");
+    remove(&["object-storage"]);
 }
