@@ -106,9 +106,14 @@ fn spark_bad_input_is_refused_with_the_next_step() {
     // The metastore: needs the sql phase and a release with a pinned Hive 4 client.
     let out = run(&["add-phase", "spark", "--with-deps", "--dry-run", "--set", "spark.metastore=sql"]).expect(3);
     assert!(out.stderr.contains("needs the sql phase") && out.stderr.contains("add-phase sql spark"), "{}", out.stderr);
-    let out = run(&["add-phase", "sql", "spark", "--with-deps", "--dry-run", "--set", "spark.version=3.5.7", "--set", "spark.metastore=sql"])
-        .expect(2);
-    assert!(out.stderr.contains("Spark 3.5.7 has no Hive Metastore client") && out.stderr.contains("spark.version=4.0.1"), "{}", out.stderr);
+    let out =
+        run(&["add-phase", "sql", "spark", "--with-deps", "--dry-run", "--set", "spark.version=3.5.7", "--set", "spark.metastore=sql"])
+            .expect(2);
+    assert!(
+        out.stderr.contains("Spark 3.5.7 has no Hive Metastore client") && out.stderr.contains("spark.version=4.0.1"),
+        "{}",
+        out.stderr
+    );
     // Named together, sql goes first (the spark checkpoint reads its table) and is wired in.
     // (A dry run renders from the cluster's Secrets: the lake's keys must exist.)
     run(&["add-phase", "object-storage", "--no-verify"]).expect(0);
@@ -118,6 +123,9 @@ fn spark_bad_input_is_refused_with_the_next_step() {
     let order: Vec<&str> = planned.iter().map(|p| p["phase"].as_str().unwrap()).collect();
     assert_eq!(order, ["sql", "spark"]);
     let conf = run(&["render", "spark", "--set", "spark.metastore=sql"]).expect(0).stdout;
-    assert!(conf.contains("spark.hadoop.hive.metastore.uris                        thrift://hive-metastore.sql.svc.cluster.local:9083"), "{conf}");
+    assert!(
+        conf.contains("spark.hadoop.hive.metastore.uris                        thrift://hive-metastore.sql.svc.cluster.local:9083"),
+        "{conf}"
+    );
     remove(&["object-storage"]);
 }

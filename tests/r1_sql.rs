@@ -109,11 +109,7 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
     route(&client, "object-storage", 9000, lake.port).await;
 
     let verified = run(&["verify", "sql"]).expect(0);
-    assert!(
-        verified.stdout.contains("rows=3") && verified.stdout.contains("table=hive.bigtop_checkpoint.rows"),
-        "{}",
-        verified.stdout
-    );
+    assert!(verified.stdout.contains("rows=3") && verified.stdout.contains("table=hive.bigtop_checkpoint.rows"), "{}", verified.stdout);
     let status: serde_json::Value = serde_json::from_str(&run(&["status", "-o", "json"]).expect(0).stdout).unwrap();
     assert_eq!(status["sql"]["checkpoint"]["passed"], true, "{status}");
 

@@ -10,11 +10,11 @@
 mod common;
 
 use bigtop_k8s::checkpoint::spark::{check, parse_evidence, sql_table};
-use bigtop_k8s::checkpoint::sql::{Target, roundtrip};
+use bigtop_k8s::checkpoint::sql::roundtrip;
 use bigtop_k8s::sql::Engine;
 use common::servers::*;
-use common::sql_servers::*;
 use common::spark::{Local, submit};
+use common::sql_servers::*;
 
 fn lake_only(lake: &Minio) -> Local<'_> {
     Local { endpoint: &lake.endpoint, metastore: None }
@@ -64,7 +64,8 @@ fn a_wrong_endpoint_fails_and_names_it() {
         "--conf",
         "spark.hadoop.fs.s3a.connection.establish.timeout=2s",
     ];
-    let (code, out, err) = submit(&[], &Local { endpoint: &format!("http://127.0.0.1:{port}"), metastore: None }, &key, &["s3a://warehouse/x"], &bounded);
+    let (code, out, err) =
+        submit(&[], &Local { endpoint: &format!("http://127.0.0.1:{port}"), metastore: None }, &key, &["s3a://warehouse/x"], &bounded);
     assert_ne!(code, 0);
     let all = format!("{out}{err}");
     assert!(all.contains(&format!("127.0.0.1:{port}")), "the error names the endpoint:\n{all}");
@@ -72,22 +73,9 @@ fn a_wrong_endpoint_fails_and_names_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
-    let lake = Minio::start(render("minio", &[]));
-    lake.setup();
-    let sql_key = lake.key("sql");
-    let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
-    let pg_objects = render("postgres", &[]);
-    let pg = Postgres::start(&pg_objects);
-    let metastore = Metastore::start(&render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
-    let metastore_uri = format!("thrift://127.0.0.1:{}", metastore.port);
-    let trino_objects = render("trino", &[]);
-    let hive = config_file(&trino_objects, "trino-conf", "hive.properties");
-    let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &metastore_uri);
-    let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
-    let trino = EngineServer::trino(&trino_objects, &[("hive.properties", hive)], key);
-    let target =
-        Target { engine_url: &trino.url, engine: Engine::Trino, s3_endpoint: &lake.endpoint, key: &sql_key, bucket: "warehouse", catalog: "hive" };
-    roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n--- metastore log\n{}", log_tail(&metastore.server.log)));
+    let stack = SqlStack::start("trino", "trino-conf", EngineServer::trino);
+    roundtrip(&stack.target(Engine::Trino)).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    let (lake, metastore_uri) = (&stack.lake, format!("thrift://127.0.0.1:{}", stack.metastore.port));
 
     let local = Local { endpoint: &lake.endpoint, metastore: Some(&metastore_uri) };
     let table = sql_table();

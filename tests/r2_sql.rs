@@ -12,53 +12,11 @@ mod common;
 
 use bigtop_k8s::checkpoint::sql::{Target, roundtrip};
 use bigtop_k8s::sql::{Client, Engine};
-use common::servers::*;
 use common::sql_servers::*;
-use bigtop_k8s::checkpoint::s3::ServiceKey;
-
-type Launch = fn(&[serde_json::Value], &[(&str, String)], (&str, &str)) -> EngineServer;
-
-/// The lake, the metastore and an engine whose `hive` catalog is the rendered one and whose
-/// `badlake` catalog differs only in a closed S3 endpoint.
-struct Stack {
-    lake: Minio,
-    sql_key: ServiceKey,
-    metastore: Metastore,
-    engine: EngineServer,
-    _pg: Postgres,
-}
-
-impl Stack {
-    fn start(addon: &str, configmap: &str, launch: Launch) -> Stack {
-        let lake = Minio::start(render("minio", &[]));
-        lake.setup();
-        let sql_key = lake.key("sql");
-        let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
-        let pg_objects = render("postgres", &[]);
-        let pg = Postgres::start(&pg_objects);
-        let metastore = Metastore::start(&render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
-        let objects = render(addon, &[]);
-        let hive = config_file(&objects, configmap, "hive.properties");
-        let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
-        let good = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
-        let closed = format!("http://127.0.0.1:{}", free_port());
-        let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
-        let engine = launch(&objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
-        Stack { lake, sql_key, metastore, engine, _pg: pg }
-    }
-
-    fn target(&self, engine: Engine) -> Target<'_> {
-        Target { engine_url: &self.engine.url, engine, s3_endpoint: &self.lake.endpoint, key: &self.sql_key, bucket: "warehouse", catalog: "hive" }
-    }
-
-    fn logs(&self) -> String {
-        format!("--- metastore log\n{}\n--- engine log\n{}", log_tail(&self.metastore.server.log), log_tail(&self.engine.server.log))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpoint_is_explained() {
-    let stack = Stack::start("trino", "trino-conf", EngineServer::trino);
+    let stack = SqlStack::start("trino", "trino-conf", EngineServer::trino);
     let target = stack.target(Engine::Trino);
     let evidence = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     assert_eq!(evidence["rows"], 3);
@@ -81,7 +39,7 @@ async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presto_starts_with_our_files_and_reaches_the_metastore_but_cannot_use_hive_4_tables() {
     // Presto validates every configuration key at startup: that it starts proves our files.
-    let stack = Stack::start("presto", "presto-conf", EngineServer::presto);
+    let stack = SqlStack::start("presto", "presto-conf", EngineServer::presto);
     let client = Client::new(&stack.engine.url, Engine::Presto, "test").unwrap();
     let schemas = client.execute("SHOW SCHEMAS FROM hive").await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     assert!(schemas.rows.iter().any(|r| r[0] == "default"), "{:?}", schemas.rows);

@@ -86,9 +86,9 @@ pub fn check(reported: &BTreeMap<String, Value>) -> Result<(), CheckpointError> 
     let expected: Vec<Value> = sql::ROWS.iter().map(|(id, word)| json!([id, word])).collect();
     match reported.get("tableRows") {
         Some(Value::Array(read)) if *read == expected => Ok(()),
-        Some(Value::Array(read)) => Err(CheckpointError::Failed(format!(
-            "through the metastore, {table} holds {read:?}; the sql checkpoint wrote {expected:?}"
-        ))),
+        Some(Value::Array(read)) => {
+            Err(CheckpointError::Failed(format!("through the metastore, {table} holds {read:?}; the sql checkpoint wrote {expected:?}")))
+        }
         _ => Err(CheckpointError::Failed(format!(
             "the metastore has no table {table}: run `bigtop-k8s verify sql` (its checkpoint writes it), then `bigtop-k8s verify spark`"
         ))),

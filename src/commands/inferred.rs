@@ -38,7 +38,9 @@ pub async fn spark_params(
             crate::setup::spark::spark_nodes(&cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
         if labelled > 0 {
             let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
-            g.progress.note(&format!("{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"));
+            g.progress.note(&format!(
+                "{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"
+            ));
             overrides.set(Layer::Flag, NODE_POOL, "dedicated".into());
             inferred = true;
         }
@@ -63,7 +65,9 @@ pub async fn spark_params(
             inferred = true;
         }
         (None, true, None) => {
-            g.progress.note(&format!("Spark {version} has no pinned Hive 4 client: Spark SQL keeps its own catalog, not the sql phase's metastore"));
+            g.progress.note(&format!(
+                "Spark {version} has no pinned Hive 4 client: Spark SQL keeps its own catalog, not the sql phase's metastore"
+            ));
         }
         _ => {}
     }

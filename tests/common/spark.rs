@@ -39,9 +39,13 @@ pub fn local_conf(sets: &[(&str, &str)], local: &Local, jars: &str) -> String {
                 "spark.hadoop.hive.metastore.uris" => local.metastore.expect("a metastore to point at").to_string(),
                 // The pods' jar directory and the image's Spark jars → the cache and pyspark's.
                 "spark.sql.hive.metastore.jars.path" => {
-                    let local = value.trim().replace("/opt/bigtop/jars", jars).replace("/opt/spark/jars", &pyspark_jars().display().to_string());
+                    let local =
+                        value.trim().replace("/opt/bigtop/jars", jars).replace("/opt/spark/jars", &pyspark_jars().display().to_string());
                     for file in local.split(',').filter_map(|u| u.strip_prefix("file://")).filter(|p| !p.contains('*')) {
-                        assert!(std::path::Path::new(file).exists(), "{file} (named in spark.sql.hive.metastore.jars.path) is not in this Spark");
+                        assert!(
+                            std::path::Path::new(file).exists(),
+                            "{file} (named in spark.sql.hive.metastore.jars.path) is not in this Spark"
+                        );
                     }
                     local
                 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::servers::{Server, await_tcp, find, free_port, secret_value};
+use bigtop_k8s::checkpoint::s3::ServiceKey;
+
+use super::servers::{Minio, Server, await_tcp, find, free_port, render, secret_value};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -235,4 +237,51 @@ fn await_started(server: &Server, url: &str) {
 pub fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+pub type Launch = fn(&[serde_json::Value], &[(&str, String)], (&str, &str)) -> EngineServer;
+
+/// The lake, the metastore and an engine whose `hive` catalog is the rendered one and whose
+/// `badlake` catalog differs only in a closed S3 endpoint.
+pub struct SqlStack {
+    pub lake: Minio,
+    pub sql_key: ServiceKey,
+    pub metastore: Metastore,
+    pub engine: EngineServer,
+    _pg: Postgres,
+}
+
+impl SqlStack {
+    pub fn start(addon: &str, configmap: &str, launch: Launch) -> SqlStack {
+        let lake = Minio::start(render("minio", &[]));
+        lake.setup();
+        let sql_key = lake.key("sql");
+        let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
+        let pg_objects = render("postgres", &[]);
+        let pg = Postgres::start(&pg_objects);
+        let metastore = Metastore::start(&render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
+        let objects = render(addon, &[]);
+        let hive = config_file(&objects, configmap, "hive.properties");
+        let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
+        let good = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
+        let closed = format!("http://127.0.0.1:{}", free_port());
+        let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
+        let engine = launch(&objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
+        SqlStack { lake, sql_key, metastore, engine, _pg: pg }
+    }
+
+    pub fn target(&self, engine: bigtop_k8s::sql::Engine) -> bigtop_k8s::checkpoint::sql::Target<'_> {
+        bigtop_k8s::checkpoint::sql::Target {
+            engine_url: &self.engine.url,
+            engine,
+            s3_endpoint: &self.lake.endpoint,
+            key: &self.sql_key,
+            bucket: "warehouse",
+            catalog: "hive",
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        format!("--- metastore log\n{}\n--- engine log\n{}", log_tail(&self.metastore.server.log), log_tail(&self.engine.server.log))
+    }
 }
