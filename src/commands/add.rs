@@ -88,9 +88,12 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     }
     let mut outcomes = Vec::new();
     let mut installer: Option<Installer> = None;
+    // A dry run applies nothing: what earlier phases would create (the lake's keys) is not there.
+    let mut awaited = BTreeSet::new();
     for p in &planned {
-        let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile).await?;
+        let rendered = render_phase(g, &catalog, Some(&cluster.client), p, &resolved, spec.profile, &awaited).await?;
         if args.mode == Mode::DryRun {
+            awaited.extend(p.addons.iter().map(|a| catalog.addons[a].namespace.clone()));
             outcomes.push(PhaseOutcome {
                 phase: p.phase.clone(),
                 addons: p.addons.clone(),

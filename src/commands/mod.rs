@@ -16,6 +16,7 @@ pub mod sql;
 pub mod status;
 pub mod verify;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +104,8 @@ pub struct RenderedPhase {
 }
 
 /// Fetch sources, read or generate credentials, and render every addon of a planned phase.
+/// `awaited`: namespaces that phases earlier in a dry run would create, whose Secrets are not
+/// there yet (their copies are rendered empty instead of refused).
 pub async fn render_phase(
     globals: &Globals,
     catalog: &Catalog,
@@ -110,6 +113,7 @@ pub async fn render_phase(
     planned: &PlannedPhase,
     resolved: &Resolved,
     profile: Profile,
+    awaited: &BTreeSet<String>,
 ) -> Result<RenderedPhase, Error> {
     let fetcher = globals.fetcher();
     let mut objects = Vec::new();
@@ -133,7 +137,7 @@ pub async fn render_phase(
         objects.extend(rendered);
         if let Some(c) = client {
             // Two addons of a phase may import the same Secret: the first one's copy serves both.
-            for copy in imported_secrets(c, addon, &planned.phase).await? {
+            for copy in imported_secrets(c, addon, &planned.phase, awaited).await? {
                 if !objects.iter().any(|o| crate::render::describe(o) == crate::render::describe(&copy)) {
                     objects.push(copy);
                 }
@@ -145,13 +149,18 @@ pub async fn render_phase(
 
 /// Copies of the Secrets an addon imports, read from the cluster (without a cluster, as for an
 /// offline `render`, there is nothing to copy).
-async fn imported_secrets(client: &Client, addon: &crate::catalog::Addon, phase: &str) -> Result<Vec<Value>, Error> {
+async fn imported_secrets(
+    client: &Client,
+    addon: &crate::catalog::Addon,
+    phase: &str,
+    awaited: &BTreeSet<String>,
+) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for import in &addon.imports {
         let data = crate::secrets::read_all(client, &import.namespace, &import.secret)
             .await
             .map_err(|e| Error::failure(format!("cannot read Secret {}/{}", import.namespace, import.secret)).with_source(e))?;
-        if data.is_empty() {
+        if data.is_empty() && !awaited.contains(&import.namespace) {
             return Err(Error::prerequisite(format!(
                 "phase {phase} needs Secret {}/{}, which does not exist",
                 import.namespace, import.secret

@@ -37,7 +37,8 @@ pub async fn run(
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        let rendered = render_phase(g, &catalog, cluster.as_ref().map(|c| &c.client), &planned, &resolved, spec.profile).await?;
+        let rendered =
+            render_phase(g, &catalog, cluster.as_ref().map(|c| &c.client), &planned, &resolved, spec.profile, &Default::default()).await?;
         if let Some(dir) = out_dir {
             let path = dir.join(format!("{name}.yaml"));
             std::fs::create_dir_all(dir)
