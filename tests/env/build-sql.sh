@@ -41,50 +41,38 @@ if [ ! -d "$hms/scripts/metastore/upgrade/postgres" ]; then
   mkdir -p "$hms.partial" && tar -xzf "$sql/dl/hive-standalone-metastore-server-$HIVE_VERSION-bin.tar.gz" -C "$hms.partial" --strip-components=1
   rm -rf "$hms" && mv "$hms.partial" "$hms"
 fi
-if [ ! -f "$hms/classpath-3.done" ]; then
+# classpath DIR GROUP:ARTIFACT:VERSION...: the runtime classpath of those artifacts, into DIR.
+classpath() {
+  local out=$1 pom dep g a v; shift
   pom=$(mktemp -d)
-  cat > "$pom/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>bigtop.tests</groupId><artifactId>hms-classpath</artifactId><version>1</version><packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.hive</groupId><artifactId>hive-standalone-metastore-server</artifactId><version>$HIVE_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs</artifactId><version>$HADOOP_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-mapreduce-client-core</artifactId><version>$HADOOP_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-aws</artifactId><version>$HADOOP_VERSION</version></dependency>
-    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>$PG_JDBC_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  rm -rf "$hms/classpath"
-  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$hms/classpath")
-  rm -rf "$pom"; touch "$hms/classpath-3.done"
+  {
+    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+    echo '<groupId>bigtop.tests</groupId><artifactId>classpath</artifactId><version>1</version><packaging>pom</packaging><dependencies>'
+    for dep in "$@"; do
+      IFS=: read -r g a v <<<"$dep"
+      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
+    done
+    echo '</dependencies></project>'
+  } > "$pom/pom.xml"
+  rm -rf "$out"
+  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out")
+  rm -rf "$pom"
+}
+if [ ! -f "$hms/classpath-3.done" ]; then
+  classpath "$hms/classpath" org.apache.hive:hive-standalone-metastore-server:$HIVE_VERSION \
+    org.apache.hadoop:{hadoop-common,hadoop-hdfs,hadoop-mapreduce-client-core,hadoop-aws}:$HADOOP_VERSION \
+    org.postgresql:postgresql:$PG_JDBC_VERSION
+  touch "$hms/classpath-3.done"
 fi
 # Hive Metastore 3.1.3, which still serves get_table (Presto's client needs it): its bin tarball
-# (schema scripts and its own lib/) and Hadoop 3.1.0, the Hadoop it was built against, with S3A.
+# (schema scripts and its own lib/) and Hadoop 3.1.0, the Hadoop it was built against, with S3A;
+# plus JAXB and activation, which Java 11 dropped and the AWS SDK of Hadoop 3.1's S3A still uses.
 hms3=$sql/hms-$HIVE3_VERSION
 if [ ! -f "$hms3/classpath-2.done" ]; then
   mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-standalone-metastore:$HIVE3_VERSION:tar.gz:bin -DoutputDirectory="$sql/dl"
   rm -rf "$hms3" && mkdir -p "$hms3" && tar -xzf "$sql/dl/hive-standalone-metastore-$HIVE3_VERSION-bin.tar.gz" -C "$hms3" --strip-components=1
-  pom=$(mktemp -d)
-  cat > "$pom/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>bigtop.tests</groupId><artifactId>hms3-classpath</artifactId><version>1</version><packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP3_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-mapreduce-client-core</artifactId><version>$HADOOP3_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs-client</artifactId><version>$HADOOP3_VERSION</version></dependency>
-    <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-aws</artifactId><version>$HADOOP3_VERSION</version></dependency>
-    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>$PG_JDBC_VERSION</version></dependency>
-    <!-- Java 11 dropped these; the AWS SDK of Hadoop 3.1's S3A still uses them. -->
-    <dependency><groupId>javax.xml.bind</groupId><artifactId>jaxb-api</artifactId><version>2.3.1</version></dependency>
-    <dependency><groupId>javax.activation</groupId><artifactId>javax.activation-api</artifactId><version>1.2.0</version></dependency>
-  </dependencies>
-</project>
-POM
-  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$hms3/classpath")
-  rm -rf "$pom"; touch "$hms3/classpath-2.done"
+  classpath "$hms3/classpath" org.apache.hadoop:{hadoop-common,hadoop-mapreduce-client-core,hadoop-hdfs-client,hadoop-aws}:$HADOOP3_VERSION \
+    org.postgresql:postgresql:$PG_JDBC_VERSION javax.xml.bind:jaxb-api:2.3.1 javax.activation:javax.activation-api:1.2.0
+  touch "$hms3/classpath-2.done"
 fi
 ls "$sql"; ls "$hms/classpath" | wc -l
