@@ -12,6 +12,7 @@ mod common;
 use bigtop_k8s::checkpoint::spark::{check, parse_evidence, sql_table};
 use bigtop_k8s::checkpoint::sql::roundtrip;
 use bigtop_k8s::sql::Engine;
+use common::fetcher::Fetcher;
 use common::servers::*;
 use common::spark::{Local, submit};
 use common::sql_servers::*;
@@ -104,76 +105,38 @@ async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
 fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     const POD_DIR: &str = "/opt/bigtop/jars";
     let cached = common::spark::spark_root().join("jars");
-    let work = tempfile::tempdir().unwrap();
-    let repo = work.path().join("repo");
-    let port = free_port();
-    let maven = format!("http://127.0.0.1:{port}");
-    let script = |role_sets: &[(&str, &str)]| {
-        let mut sets = vec![("spark.maven-repository", maven.as_str())];
-        sets.extend_from_slice(role_sets);
+    let fetcher = Fetcher::start();
+    let script = |sets: &[(&str, &str)]| {
+        let mut sets = sets.to_vec();
+        sets.push(("spark.maven-repository", fetcher.maven.as_str()));
         find(&render("spark-k8s", &sets), "ConfigMap", "spark-conf")["data"]["fetch-jars.sh"].as_str().unwrap().to_string()
     };
     let with_hive = script(&[("spark.metastore", "sql")]);
-    // "fetch <dir> <name> <path> <sha256>": serve each pinned path from the R2 cache.
-    let pins: Vec<Vec<String>> = with_hive
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("fetch /"))
-        .map(|l| l.split_whitespace().skip(1).map(str::to_string).collect())
-        .collect();
+    let pins = Fetcher::pins(&with_hive);
     assert_eq!(pins.len(), 3, "S3A (2) and the Hive client (1):\n{with_hive}");
     for pin in &pins {
-        let served = repo.join(&pin[2]);
-        std::fs::create_dir_all(served.parent().unwrap()).unwrap();
-        let sub = pin[0].strip_prefix(POD_DIR).unwrap().trim_start_matches('/');
-        std::os::unix::fs::symlink(cached.join(sub).join(&pin[1]), &served).unwrap();
+        let sub = pin.dir.strip_prefix(POD_DIR).unwrap().trim_start_matches('/');
+        fetcher.serve(pin, &cached.join(sub).join(&pin.name));
     }
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"]).arg(&repo);
-    let server = Server::start(cmd, &work.path().join("http.log"));
-    await_tcp(&server, port);
-    let gets = || std::fs::read_to_string(&server.log).unwrap().matches("\"GET ").count();
 
-    // The fetcher image holds BusyBox alone: its applets, and nothing else, on PATH.
-    let busybox = which("busybox");
-    let bin = work.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    for applet in ["sh", "wget", "sha256sum", "mkdir", "mv", "rm", "chmod", "ls", "echo", "cat"] {
-        std::os::unix::fs::symlink(&busybox, bin.join(applet)).unwrap();
-    }
-    let run = |script: &str, node_cache: &std::path::Path, role: &str| {
-        let file = work.path().join(format!("fetch-{role}.sh"));
-        std::fs::write(&file, script.replace(POD_DIR, &node_cache.display().to_string())).unwrap();
-        std::process::Command::new(bin.join("sh")).arg(&file).arg(role).env_clear().env("PATH", &bin).output().unwrap()
-    };
-    let node = work.path().join("node");
-    let out = run(&with_hive, &node, "driver");
+    let node = fetcher.node("node");
+    let out = fetcher.run(&with_hive, POD_DIR, &node, &["driver"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(node.join("hadoop-aws-3.4.1.jar").exists() && node.join("hive-4.0.1/hive-exec-4.0.1.jar").exists());
-    assert_eq!(gets(), 3);
-    let out = run(&with_hive, &node, "driver");
-    assert!(out.status.success());
-    assert_eq!(gets(), 3, "a second pod on the node downloads nothing");
+    assert_eq!(fetcher.gets(), 3);
+    assert!(fetcher.run(&with_hive, POD_DIR, &node, &["driver"]).status.success());
+    assert_eq!(fetcher.gets(), 3, "a second pod on the node downloads nothing");
 
     // Executors never talk to the metastore: no Hive client on their nodes.
-    let executor_node = work.path().join("executor-node");
-    assert!(run(&with_hive, &executor_node, "executor").status.success());
+    let executor_node = fetcher.node("executor-node");
+    assert!(fetcher.run(&with_hive, POD_DIR, &executor_node, &["executor"]).status.success());
     assert!(executor_node.join("hadoop-aws-3.4.1.jar").exists() && !executor_node.join("hive-4.0.1").exists());
 
     // Bytes that do not match the pin are refused and not kept.
-    let aws = &pins[0];
-    let served = repo.join(&aws[2]);
-    std::fs::remove_file(&served).unwrap();
-    std::fs::write(&served, b"not the pinned jar").unwrap();
-    let tampered = work.path().join("tampered-node");
-    let out = run(&script(&[]), &tampered, "driver");
+    fetcher.tamper(&pins[0]);
+    let tampered = fetcher.node("tampered-node");
+    let out = fetcher.run(&script(&[]), POD_DIR, &tampered, &["driver"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", aws[1])), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", pins[0].name)), "{out:?}");
     assert!(std::fs::read_dir(&tampered).unwrap().next().is_none(), "nothing is left in the node cache");
-}
-
-fn which(program: &str) -> std::path::PathBuf {
-    let out = std::process::Command::new("sh").args(["-c", &format!("command -v {program}")]).output().unwrap();
-    assert!(out.status.success(), "{program} is not installed (.ci/run installs it from Debian)");
-    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }

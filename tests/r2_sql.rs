@@ -13,6 +13,8 @@ mod common;
 
 use bigtop_k8s::checkpoint::sql::{Target, roundtrip};
 use bigtop_k8s::sql::{Client, Engine};
+use common::fetcher::Fetcher;
+use common::servers::render;
 use common::sql_servers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,4 +62,32 @@ async fn presto_passes_the_sql_checkpoint_over_a_hive_3_metastore_with_the_same_
     assert_eq!(again["rows"], 3);
     // No wrong-endpoint check here: in one Presto the badlake catalog's CTAS wrote through the
     // hive catalog's S3 file system (the closed endpoint was never dialled), so it cannot fail.
+}
+
+/// The metastore pod's init step, run by BusyBox (the fetcher image) against a loopback Maven
+/// repository serving the cached jars: it fetches the JDBC driver and S3A, checks sha256, does
+/// nothing when they are there, and refuses bytes that do not match the pin.
+#[test]
+fn the_metastore_init_step_fetches_the_pinned_jars_and_refuses_other_bytes() {
+    const POD_DIR: &str = "/opt/bigtop/jars";
+    let cached = sql_cache().join("hms-4.0.1/classpath");
+    let fetcher = Fetcher::start();
+    let objects = render("hive-metastore", &[("sql.maven-repository", fetcher.maven.as_str())]);
+    let script = config_file(&objects, "hive-metastore-conf", "fetch-jars.sh");
+    let pins = Fetcher::pins(&script);
+    assert_eq!(pins.len(), 3, "the JDBC driver and S3A (2):\n{script}");
+    for pin in &pins {
+        fetcher.serve(pin, &cached.join(&pin.name));
+    }
+    let pod = fetcher.node("pod");
+    let out = fetcher.run(&script, POD_DIR, &pod, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(pins.iter().all(|p| pod.join(&p.name).exists()));
+    assert!(fetcher.run(&script, POD_DIR, &pod, &[]).status.success());
+    assert_eq!(fetcher.gets(), 3, "a restarted init container downloads nothing");
+    fetcher.tamper(&pins[0]);
+    let fresh = fetcher.node("fresh-pod");
+    let out = fetcher.run(&script, POD_DIR, &fresh, &[]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", pins[0].name)));
+    assert!(std::fs::read_dir(&fresh).unwrap().next().is_none(), "nothing is kept");
 }

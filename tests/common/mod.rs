@@ -92,6 +92,7 @@ pub fn remove(phases: &[&str]) {
     run(&args).expect(0);
 }
 pub mod capi;
+pub mod fetcher;
 pub mod servers;
 pub mod spark;
 pub mod sql_servers;
