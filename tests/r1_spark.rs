@@ -8,7 +8,7 @@ mod common;
 
 use bigtop_k8s::remove::list_labelled;
 use common::*;
-use k8s_openapi::api::core::v1::{Node, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -129,4 +129,28 @@ fn spark_bad_input_is_refused_with_the_next_step() {
         "{conf}"
     );
     remove(&["object-storage"]);
+}
+
+async fn spark_defaults(client: &kube::Client) -> String {
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), "spark").get("spark-conf").await.unwrap();
+    cm.data.unwrap()["spark-defaults.conf"].clone()
+}
+
+#[tokio::test]
+async fn spark_follows_the_sql_phase_metastore_in_and_out() {
+    let _guard = lock();
+    let client = client().await;
+    remove(&["spark", "sql", "object-storage"]);
+    let out = run(&["add-phase", "spark", "sql", "--with-deps", "--no-verify"]).expect(0);
+    assert!(out.stderr.contains("Spark SQL uses its Hive Metastore"), "{}", out.stderr);
+    let conf = spark_defaults(&client).await;
+    assert!(conf.contains("spark.sql.catalogImplementation                         hive"), "{conf}");
+    assert!(conf.contains("hive-4.0.1/*.jar"), "{conf}");
+
+    let out = run(&["remove-phase", "sql"]).expect(0);
+    assert!(out.stderr.contains("spark still points Spark SQL at the removed metastore"), "{}", out.stderr);
+    run(&["add-phase", "spark", "--no-verify"]).expect(0);
+    let conf = spark_defaults(&client).await;
+    assert!(!conf.contains("catalogImplementation") && !conf.contains("metastore"), "{conf}");
+    remove(&["spark", "object-storage"]);
 }

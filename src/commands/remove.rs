@@ -36,7 +36,8 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
     }
     plan::check_names(&catalog, phases).map_err(super::add::plan_error)?;
     let cluster = connect(&g.target).await?;
-    let installed: BTreeSet<String> = state::load(&cluster.client).await.map_err(state_error)?.into_keys().collect();
+    let records = state::load(&cluster.client).await.map_err(state_error)?;
+    let installed: BTreeSet<String> = records.keys().cloned().collect();
     let remaining: BTreeSet<String> = installed.iter().filter(|p| !phases.contains(p)).cloned().collect();
     if dependents == Dependents::Refuse {
         for phase in phases {
@@ -63,6 +64,13 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
         state::forget(&cluster.client, phase).await.map_err(state_error)?;
         step.done(format!("{objects} objects deleted"));
         removed.push(Removed { phase: phase.clone(), objects });
+    }
+    let spark_uses_metastore =
+        records.get("spark").is_some_and(|r| r.parameters.get("spark.metastore").and_then(|v| v.as_str()) == Some("sql"));
+    if phases.iter().any(|p| p == "sql") && remaining.contains("spark") && spark_uses_metastore {
+        g.progress.note(
+            "spark still points Spark SQL at the removed metastore (spark.metastore=sql): run `bigtop-k8s add-phase spark` to set it up without",
+        );
     }
     Ok(removed)
 }
