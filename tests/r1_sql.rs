@@ -85,7 +85,6 @@ fn rendered_from_cluster(phase: &str) -> Vec<serde_json::Value> {
 // Multi-threaded: the servers and routes live while the CLI runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_and_minio() {
-    use common::servers::Minio;
     use common::sql_servers::*;
     let _guard = lock();
     let client = client().await;
@@ -93,20 +92,16 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
     run(&["add-phase", "sql", "--with-deps", "--no-verify"]).expect(0);
 
     // The real servers, with the credentials and files the cluster holds.
-    let lake = Minio::start(rendered_from_cluster("object-storage"));
-    lake.setup();
-    let sql_key = lake.key("sql");
-    let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
-    let sql_objects = rendered_from_cluster("sql");
-    let pg = Postgres::start(&sql_objects);
-    let metastore = Metastore::start(&sql_objects, &pg, &sql_objects, &lake.endpoint, key);
-    let hive = config_file(&sql_objects, "trino-conf", "hive.properties");
-    let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
-    let hive = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
-    let trino = EngineServer::trino(&sql_objects, &[("hive.properties", hive)], key);
-    let trino_port: u16 = trino.url.rsplit(':').next().unwrap().parse().unwrap();
+    let stack = SqlStack::from_rendered(
+        &HIVE_4,
+        rendered_from_cluster("object-storage"),
+        &rendered_from_cluster("sql"),
+        "trino-conf",
+        EngineServer::trino,
+    );
+    let trino_port: u16 = stack.engine.url.rsplit(':').next().unwrap().parse().unwrap();
     route(&client, "sql", 8080, trino_port).await;
-    route(&client, "object-storage", 9000, lake.port).await;
+    route(&client, "object-storage", 9000, stack.lake.port).await;
 
     let verified = run(&["verify", "sql"]).expect(0);
     assert!(verified.stdout.contains("rows=3") && verified.stdout.contains("table=hive.bigtop_checkpoint.rows"), "{}", verified.stdout);

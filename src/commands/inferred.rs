@@ -1,8 +1,9 @@
 //! Spark parameters `add-phase` reads off the cluster unless the user set them: the node pool
 //! (nodes labelled for Spark mean `dedicated`) and the metastore (the sql phase installed or
-//! installed in the same run means `sql`, when the Spark release has a pinned Hive client).
+//! installed in the same run means `sql`, when the Spark release has a pinned Hive client); and
+//! what `remove-phase` says when it takes away what one of them pointed at.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -13,6 +14,7 @@ use crate::error::Error;
 use crate::params::{Layer, Resolved};
 use crate::plan::PlannedPhase;
 use crate::spec::Spec;
+use crate::state::PhaseRecord;
 
 const NODE_POOL: &str = "spark.node-pool";
 const METASTORE: &str = "spark.metastore";
@@ -75,6 +77,18 @@ pub async fn spark_params(
         return Ok(resolved);
     }
     crate::params::resolve(catalog, spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
+}
+
+/// After removing `removed`: a note if the installed spark phase still uses the sql phase's
+/// metastore (re-running `add-phase spark` infers `none` then).
+pub fn stale_after_removal(records: &BTreeMap<String, PhaseRecord>, removed: &[String]) -> Option<String> {
+    let spark = records.get("spark").filter(|_| !removed.iter().any(|p| p == "spark"))?;
+    let uses_metastore = spark.parameters.get(METASTORE).and_then(Value::as_str) == Some("sql");
+    (uses_metastore && removed.iter().any(|p| p == "sql")).then(|| {
+        format!(
+            "spark still points Spark SQL at the removed metastore ({METASTORE}=sql): run `bigtop-k8s add-phase spark` to set it up without"
+        )
+    })
 }
 
 /// The Hive client version the catalog pins for this Spark release, if any.

@@ -65,12 +65,8 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
         step.done(format!("{objects} objects deleted"));
         removed.push(Removed { phase: phase.clone(), objects });
     }
-    let spark_uses_metastore =
-        records.get("spark").is_some_and(|r| r.parameters.get("spark.metastore").and_then(|v| v.as_str()) == Some("sql"));
-    if phases.iter().any(|p| p == "sql") && remaining.contains("spark") && spark_uses_metastore {
-        g.progress.note(
-            "spark still points Spark SQL at the removed metastore (spark.metastore=sql): run `bigtop-k8s add-phase spark` to set it up without",
-        );
+    if let Some(stale) = super::inferred::stale_after_removal(&records, phases) {
+        g.progress.note(&stale);
     }
     Ok(removed)
 }

