@@ -224,6 +224,9 @@ pub struct Catalog {
     pub budgets: BTreeMap<String, Budget>,
     /// Addons by name.
     pub addons: BTreeMap<String, Addon>,
+    /// Template pieces several addons share (`include/<name>`), by name: what `{% include %}`
+    /// finds.
+    pub includes: BTreeMap<String, String>,
 }
 
 /// Why a catalog could not be loaded.
@@ -279,6 +282,11 @@ impl Catalog {
                 return Err(CatalogError::Inconsistent(format!("addon {name} exists in the embedded catalog")));
             }
         }
+        for (name, text) in extra.includes {
+            if catalog.includes.insert(name.clone(), text).is_some() {
+                return Err(CatalogError::Inconsistent(format!("include/{name} exists in the embedded catalog")));
+            }
+        }
         catalog.check()?;
         Ok(catalog)
     }
@@ -302,7 +310,8 @@ impl Catalog {
             }
             addons.insert(addon.name.clone(), addon);
         }
-        Ok(Catalog { phases, budgets, addons })
+        let includes = text_files(files, INCLUDE_DIR, |_| true)?.into_iter().collect();
+        Ok(Catalog { phases, budgets, addons, includes })
     }
 
     /// Cross-references: every addon a phase names exists and belongs to it, dependencies exist,
@@ -365,10 +374,18 @@ fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, 
     serde_saphyr::from_slice(bytes).map_err(|source| CatalogError::Parse { file: file.to_string(), source })
 }
 
+/// Where shared template pieces live, beside the addons.
+const INCLUDE_DIR: &str = "include/";
+
 fn templates_in(files: &Files, prefix: &str) -> Result<Vec<(String, String)>, CatalogError> {
+    text_files(files, prefix, |p| p.ends_with(".yaml"))
+}
+
+/// The UTF-8 files under `prefix` that `keep` accepts, by name relative to it.
+fn text_files(files: &Files, prefix: &str, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, String)>, CatalogError> {
     files
         .iter()
-        .filter(|(p, _)| p.starts_with(prefix) && p.ends_with(".yaml"))
+        .filter(|(p, _)| p.starts_with(prefix) && keep(p))
         .map(|(p, b)| {
             let text = String::from_utf8(b.clone()).map_err(|_| CatalogError::Inconsistent(format!("{p} is not UTF-8")))?;
             Ok((p.trim_start_matches(prefix).to_string(), text))

@@ -47,6 +47,8 @@ pub struct RenderInput<'a> {
     pub fetched: Fetched,
     /// Sizing profile.
     pub profile: Profile,
+    /// The catalog's shared template pieces, for `{% include %}`.
+    pub includes: &'a BTreeMap<String, String>,
 }
 
 impl<'a> RenderInput<'a> {
@@ -67,6 +69,7 @@ impl<'a> RenderInput<'a> {
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile,
+            includes: &catalog.includes,
         }
     }
 
@@ -157,7 +160,14 @@ pub fn render_addon(input: &RenderInput) -> Result<Vec<Value>, RenderError> {
 pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> {
     let addon = input.addon;
     let mut objects = Vec::new();
-    let env = environment();
+    let mut env = environment();
+    for (name, text) in input.includes {
+        env.add_template_owned(name.clone(), text.clone()).map_err(|source| RenderError::Template {
+            addon: addon.name.clone(),
+            template: format!("../include/{name}"),
+            source,
+        })?;
+    }
     let ctx = context! {
         params => minijinja::Value::from(minijinja::value::Serde(&input.params)),
         phase_params => minijinja::Value::from(minijinja::value::Serde(&input.phase_params)),
@@ -280,7 +290,29 @@ mod tests {
             generated,
             fetched: Fetched::new(),
             profile: Profile::Laptop,
+            includes: &BTreeMap::new(),
         })
+    }
+
+    #[test]
+    fn templates_include_the_shared_pieces_with_their_own_context() {
+        let a = addon("{% include \"piece.yaml\" %}\ndata: {x: y}\n");
+        let includes = BTreeMap::from([("piece.yaml".to_string(), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ addon }}}".to_string())]);
+        let input = RenderInput {
+            addon: &a,
+            params: BTreeMap::new(),
+            phase_params: BTreeMap::new(),
+            data: &Value::Null,
+            all_params: Resolved::new(),
+            generated: Generated::new(),
+            fetched: Fetched::new(),
+            profile: Profile::Laptop,
+            includes: &includes,
+        };
+        let objects = render_addon(&input).unwrap();
+        assert_eq!((objects[0]["kind"].as_str(), objects[0]["metadata"]["name"].as_str()), (Some("ConfigMap"), Some("demo")));
+        let missing = RenderInput { includes: &BTreeMap::new(), ..input };
+        assert!(matches!(render_addon(&missing), Err(RenderError::Template { .. })));
     }
 
     #[test]

@@ -27,6 +27,14 @@ impl Engine {
         }
     }
 
+    /// The catalog's name (the inverse of `from_name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Trino => "trino",
+            Engine::Presto => "presto",
+        }
+    }
+
     fn header(self, what: &str) -> String {
         match self {
             Engine::Trino => format!("X-Trino-{what}"),

@@ -170,3 +170,18 @@ fn the_sql_phase_requests_at_most_3_gib_on_a_laptop() {
         assert!(total.memory_bytes <= 3 << 30, "sql with {engine} requests {} on a laptop", total.human());
     }
 }
+
+/// `phases` shows what every choice installs (names, versions, images: what an offline mirror
+/// needs) and its requests, not only the default's.
+#[test]
+fn phases_shows_every_choice_with_its_addons_and_requests() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["phases", "-o", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sql = info["phases"].as_array().unwrap().iter().find(|p| p["name"] == "sql").unwrap();
+    let presto = sql["alternatives"].as_array().unwrap().iter().find(|a| a["set"] == "sql.engine=presto").expect("the presto option");
+    let metastore = presto["addons"].as_array().unwrap().iter().find(|a| a["name"] == "hive-metastore-3").expect("Hive 3 with Presto");
+    assert_eq!(metastore["version"], "3.1.3");
+    assert!(metastore["images"].as_array().unwrap().iter().any(|i| i == "eclipse-temurin:11-jre"), "{metastore}");
+    assert!(presto["requests"]["memoryBytes"].as_u64().unwrap() > 0, "{presto}");
+}

@@ -152,5 +152,14 @@ async fn spark_follows_the_sql_phase_metastore_in_and_out() {
     run(&["add-phase", "spark", "--no-verify"]).expect(0);
     let conf = spark_defaults(&client).await;
     assert!(!conf.contains("catalogImplementation") && !conf.contains("metastore"), "{conf}");
-    remove(&["spark", "object-storage"]);
+
+    // With Presto the sql phase runs Hive Metastore 3.1.3 (read off the installed phase):
+    // Spark's built-in Hive 2.3 client, nothing fetched.
+    run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
+    let out = run(&["add-phase", "spark", "--no-verify"]).expect(0);
+    assert!(out.stderr.contains("Hive Metastore 3.1.3 through a Hive 2.3.10 client"), "{}", out.stderr);
+    let conf = spark_defaults(&client).await;
+    assert!(conf.contains("spark.sql.hive.metastore.version                        2.3.10"), "{conf}");
+    assert!(!conf.contains("spark.sql.hive.metastore.jars"), "{conf}");
+    remove(&["spark", "sql", "object-storage"]);
 }

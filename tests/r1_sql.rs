@@ -43,9 +43,15 @@ async fn sql_phase_applies_with_either_engine_reapplies_unchanged_and_removes() 
 
     run(&["remove-phase", "sql"]).expect(0);
     assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
+    // Presto comes with the Hive 3 metastore (same Service and Deployment names).
     let out = run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
-    assert!(out.stderr.contains("warning: sql.engine=presto") && out.stderr.contains("get_table"), "{}", out.stderr);
-    assert!(list_labelled(&client, "sql").await.unwrap().iter().any(|(o, _)| o == "Deployment/sql/presto"));
+    assert!(out.stdout.contains("sql: postgres, hive-metastore-3, presto"), "{}", out.stdout);
+    let with_presto = list_labelled(&client, "sql").await.unwrap();
+    for object in ["Deployment/sql/presto", "Deployment/sql/hive-metastore", "Service/sql/hive-metastore"] {
+        assert!(with_presto.iter().any(|(o, _)| o == object), "{object} missing: {with_presto:?}");
+    }
+    run(&["add-phase", "sql", "--no-verify", "--set", "sql.engine=presto"]).expect(0);
+    assert_eq!(list_labelled(&client, "sql").await.unwrap(), with_presto, "a second run changes nothing");
     run(&["remove-phase", "sql"]).expect(0);
     assert!(list_labelled(&client, "sql").await.unwrap().is_empty());
     remove(&["object-storage"]);
@@ -85,6 +91,7 @@ fn rendered_from_cluster(phase: &str) -> Vec<serde_json::Value> {
 // Multi-threaded: the servers and routes live while the CLI runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_and_minio() {
+    use bigtop_k8s::sql::Engine;
     use common::sql_servers::*;
     let _guard = lock();
     let client = client().await;
@@ -92,13 +99,7 @@ async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_an
     run(&["add-phase", "sql", "--with-deps", "--no-verify"]).expect(0);
 
     // The real servers, with the credentials and files the cluster holds.
-    let stack = SqlStack::from_rendered(
-        &HIVE_4,
-        rendered_from_cluster("object-storage"),
-        &rendered_from_cluster("sql"),
-        "trino-conf",
-        EngineServer::trino,
-    );
+    let stack = SqlStack::from_rendered(rendered_from_cluster("object-storage"), &rendered_from_cluster("sql"), Engine::Trino);
     let trino_port: u16 = stack.engine.url.rsplit(':').next().unwrap().parse().unwrap();
     route(&client, "sql", 8080, trino_port).await;
     route(&client, "object-storage", 9000, stack.lake.port).await;

@@ -74,15 +74,27 @@ fn a_wrong_endpoint_fails_and_names_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
-    let stack = SqlStack::start("trino", "trino-conf", EngineServer::trino);
-    roundtrip(&stack.target(Engine::Trino)).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    reads_the_sql_checkpoint_table(Engine::Trino).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_hive_3_metastore_the_job_reads_the_table_presto_wrote() {
+    reads_the_sql_checkpoint_table(Engine::Presto).await;
+}
+
+/// The sql checkpoint writes its table through `engine`; Spark with the rendered
+/// spark-defaults.conf (the Hive client chosen for that engine's metastore) reads it.
+async fn reads_the_sql_checkpoint_table(engine: Engine) {
+    let hive_metastore = if engine == Engine::Presto { "3.1.3" } else { "4.0.1" };
+    let stack = SqlStack::start(engine);
+    roundtrip(&stack.target(engine)).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     let (lake, metastore_uri) = (&stack.lake, format!("thrift://127.0.0.1:{}", stack.metastore.port));
 
     let local = Local { endpoint: &lake.endpoint, metastore: Some(&metastore_uri) };
     let table = sql_table();
     let run = |args: Vec<String>| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        submit(&[("spark.metastore", "sql")], &local, &lake.key("spark"), &args, &[])
+        submit(&[("spark.metastore", "sql"), ("spark.hive-metastore", hive_metastore)], &local, &lake.key("spark"), &args, &[])
     };
     let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), table.clone()]);
     assert_eq!(code, 0, "spark-submit failed\n--- stdout\n{out}\n--- stderr\n{err}");

@@ -118,8 +118,9 @@ pub fn explain(statement: &str, e: &SqlError) -> String {
     let lower = text.to_lowercase();
     let hint = if lower.contains("invalid method name") {
         // Found by the R2 test: Presto's metastore client (0.287) calls get_table, which Hive
-        // Metastore 4 no longer serves; Trino moved to get_table_req.
-        " (the engine's metastore client speaks an older Thrift API than Hive Metastore 4.0.1 serves: Presto needs a Hive 3 metastore, which this phase does not install yet; use --set sql.engine=trino)"
+        // Metastore 4 no longer serves; Trino moved to get_table_req. The phase pairs Presto
+        // with Hive 3.1.3, so this means an engine pointed at another (Hive 4) metastore.
+        " (the engine's metastore client speaks an older Thrift API than its metastore serves: Presto needs Hive Metastore 3, which the sql phase installs with it)"
     } else if lower.contains("metastore") || lower.contains("thrift") {
         " (check the engine's hive.metastore.uri and that the metastore is up: `kubectl -n sql logs deploy/hive-metastore`)"
     } else if ["s3", "endpoint", "connect", "refused", "unknownhost", "bucket"].iter().any(|w| lower.contains(w)) {

@@ -80,9 +80,8 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
     let state = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = state.keys().cloned().collect();
     let planned = plan::plan(&catalog, &requested, &installed, args.missing, &resolved).map_err(plan_error)?;
-    warn_caveats(g, &catalog, &planned, &resolved);
     // Inferred parameters never change which addons a phase installs, so the plan stands.
-    let resolved = super::inferred::spark_params(g, &catalog, &spec, resolved, &planned, &installed, &cluster).await?;
+    let resolved = super::inferred::spark_params(g, &catalog, &spec, resolved, &planned, &state, &cluster).await?;
     for p in &planned {
         refuse_addon_switch(&catalog, &state, p)?;
     }
@@ -115,20 +114,6 @@ pub async fn run(g: &Globals, args: &AddArgs) -> Result<Vec<PhaseOutcome>, Error
         outcomes.push(installer.install(&rendered).await?);
     }
     Ok(outcomes)
-}
-
-/// Warn about chosen parameter values the catalog knows will not pass the checkpoint (phase data
-/// `caveats`: `"<param>=<value>": why`).
-fn warn_caveats(g: &Globals, catalog: &Catalog, planned: &[plan::PlannedPhase], resolved: &Resolved) {
-    for p in planned {
-        let Some(caveats) = catalog.phase(&p.phase).and_then(|d| d.data["caveats"].as_object()) else { continue };
-        for (choice, why) in caveats {
-            let Some((param, value)) = choice.split_once('=') else { continue };
-            if resolved.get(&format!("{}.{param}", p.phase)).and_then(serde_json::Value::as_str) == Some(value) {
-                g.progress.note(&format!("warning: {}.{choice}: {}", p.phase, why.as_str().unwrap_or_default()));
-            }
-        }
-    }
 }
 
 /// An installed phase keeps its addons: switching (e.g. MinIO to Garage) would abandon the data

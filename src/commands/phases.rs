@@ -31,6 +31,19 @@ pub struct PhaseInfo {
     pub addons: Vec<AddonInfo>,
     /// Requests of the default addons under the profile.
     pub requests: Requests,
+    /// The phase's other choices (e.g. `sql.engine=presto`): what each installs instead.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// Another option of a phase's choice.
+#[derive(Debug, Serialize)]
+pub struct Alternative {
+    /// The setting that selects it, `<phase>.<parameter>=<option>`.
+    pub set: String,
+    /// Its addons.
+    pub addons: Vec<AddonInfo>,
+    /// Their requests under the profile.
+    pub requests: Requests,
 }
 
 /// One addon as `phases` shows it.
@@ -71,25 +84,24 @@ pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
     for def in &catalog.phases {
         let addons = selected_addons(def, &resolved);
         let requests = phase_requests(&catalog, &addons, &resolved, profile)?;
-        let addons = addons
-            .iter()
-            .map(|a| {
-                let addon = &catalog.addons[a];
-                AddonInfo {
-                    name: a.clone(),
-                    version: addon.version.clone(),
-                    images: addon.images.values().cloned().collect(),
-                    notice: addon.notice.clone(),
-                }
-            })
-            .collect();
+        let mut alternatives = Vec::new();
+        if let Some(choice) = &def.choice {
+            for (option, other) in choice.options.iter().filter(|(_, other)| **other != addons) {
+                alternatives.push(Alternative {
+                    set: format!("{}.{}={option}", def.name, choice.parameter),
+                    addons: other.iter().map(|a| addon_info(&catalog, a)).collect(),
+                    requests: phase_requests(&catalog, other, &resolved, profile)?,
+                });
+            }
+        }
         phases.push(PhaseInfo {
             name: def.name.clone(),
             description: def.description.clone(),
             depends: def.depends.clone(),
             default: def.default,
-            addons,
+            addons: addons.iter().map(|a| addon_info(&catalog, a)).collect(),
             requests,
+            alternatives,
         });
     }
     let default_stack = phases.iter().filter(|p| p.default).map(|p| p.requests).fold(Requests::default(), |a, b| a + b);
@@ -101,6 +113,11 @@ pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
         default_stack,
         budget: catalog.budgets.get(profile.name()).cloned(),
     })
+}
+
+fn addon_info(catalog: &Catalog, name: &str) -> AddonInfo {
+    let addon = &catalog.addons[name];
+    AddonInfo { name: name.to_string(), version: addon.version.clone(), images: addon.images.values().cloned().collect(), notice: addon.notice.clone() }
 }
 
 /// Requests of a phase's own templates (upstream manifests are not counted).
@@ -120,11 +137,10 @@ pub fn text(info: &CatalogInfo) -> String {
     for p in &info.phases {
         let deps = if p.depends.is_empty() { String::new() } else { format!(" (needs {})", p.depends.join(", ")) };
         out.push_str(&format!("{}{deps}: {}\n  requests ({}): {}\n", p.name, p.description, info.profile, p.requests.human()));
-        for a in &p.addons {
-            out.push_str(&format!("  - {} {}  images: {}\n", a.name, a.version, a.images.join(" ")));
-            if let Some(n) = &a.notice {
-                out.push_str(&format!("    NOTICE: {n}\n"));
-            }
+        addon_lines(&mut out, "  ", &p.addons);
+        for alt in &p.alternatives {
+            out.push_str(&format!("  with --set {} (requests {}):\n", alt.set, alt.requests.human()));
+            addon_lines(&mut out, "    ", &alt.addons);
         }
     }
     out.push_str(&format!("\ndefault stack under {}: {}", info.profile, info.default_stack.human()));
@@ -136,4 +152,13 @@ pub fn text(info: &CatalogInfo) -> String {
         out.push_str(&format!("  {k} = {v}  # {help}\n"));
     }
     out
+}
+
+fn addon_lines(out: &mut String, indent: &str, addons: &[AddonInfo]) {
+    for a in addons {
+        out.push_str(&format!("{indent}- {} {}  images: {}\n", a.name, a.version, a.images.join(" ")));
+        if let Some(n) = &a.notice {
+            out.push_str(&format!("{indent}  NOTICE: {n}\n"));
+        }
+    }
 }

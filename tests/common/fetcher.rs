@@ -38,7 +38,7 @@ impl Fetcher {
         let busybox = which("busybox");
         let bin = work.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
-        for applet in ["sh", "wget", "sha256sum", "mkdir", "mv", "rm", "chmod", "ls", "echo", "cat"] {
+        for applet in ["sh", "wget", "sha256sum", "mkdir", "mv", "rm", "chmod", "ls", "echo", "cat", "tar", "gzip"] {
             std::os::unix::fs::symlink(&busybox, bin.join(applet)).unwrap();
         }
         Fetcher { work, bin, server, maven: format!("http://127.0.0.1:{port}") }

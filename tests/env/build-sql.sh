@@ -64,15 +64,17 @@ if [ ! -f "$hms/classpath-3.done" ]; then
     org.postgresql:postgresql:$PG_JDBC_VERSION
   touch "$hms/classpath-3.done"
 fi
-# Hive Metastore 3.1.3, which still serves get_table (Presto's client needs it): its bin tarball
-# (schema scripts and its own lib/) and Hadoop 3.1.0, the Hadoop it was built against, with S3A;
-# plus JAXB and activation, which Java 11 dropped and the AWS SDK of Hadoop 3.1's S3A still uses.
+# Hive Metastore 3.1.3, which still serves get_table (Presto's client needs it). Its pod fetches
+# the bin tarball and the jars the sql phase's data pins; the R2 test serves them to the pod's
+# script from here: the tarball, and the runtime classpath of Hadoop 3.1.0 (the Hadoop 3.1.3 was
+# built against) with S3A, the JDBC driver, JAXB and activation (which Java 11 dropped), a
+# superset of the pinned jars.
 hms3=$sql/hms-$HIVE3_VERSION
-if [ ! -f "$hms3/classpath-2.done" ]; then
-  mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-standalone-metastore:$HIVE3_VERSION:tar.gz:bin -DoutputDirectory="$sql/dl"
-  rm -rf "$hms3" && mkdir -p "$hms3" && tar -xzf "$sql/dl/hive-standalone-metastore-$HIVE3_VERSION-bin.tar.gz" -C "$hms3" --strip-components=1
+if [ ! -f "$hms3/classpath-3.done" ]; then
+  rm -rf "$hms3" && mkdir -p "$hms3/dist"
+  mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-standalone-metastore:$HIVE3_VERSION:tar.gz:bin -DoutputDirectory="$hms3/dist"
   classpath "$hms3/classpath" org.apache.hadoop:{hadoop-common,hadoop-mapreduce-client-core,hadoop-hdfs-client,hadoop-aws}:$HADOOP3_VERSION \
     org.postgresql:postgresql:$PG_JDBC_VERSION javax.xml.bind:jaxb-api:2.3.1 javax.activation:javax.activation-api:1.2.0
-  touch "$hms3/classpath-2.done"
+  touch "$hms3/classpath-3.done"
 fi
 ls "$sql"; ls "$hms/classpath" | wc -l
