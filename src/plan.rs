@@ -153,7 +153,7 @@ mod tests {
             default: "a".into(),
             options: BTreeMap::from([("a".into(), vec!["a".into()]), ("b".into(), vec!["b".into()])]),
         });
-        Catalog { phases: vec![store, phase("sql", &["store"]), phase("bi", &["sql"])], addons: BTreeMap::new(), budgets: BTreeMap::new(), ..Catalog::default() }
+        Catalog { phases: vec![store, phase("sql", &["store"]), phase("bi", &["sql"])], ..Catalog::default() }
     }
 
     #[test]

@@ -14,16 +14,25 @@ if ! "$root/venv/bin/python" -c "import pyspark, sys; sys.exit(pyspark.__version
   rm -rf "$root/venv" && python3 -m venv "$root/venv"
   "$root/venv/bin/pip" install -q "pyspark==$SPARK_VERSION"
 fi
-# The jar lines of this release in phases.yaml ("- {name: N, path: P, sha256: S}"), each with the
-# directory it goes to: jars/ for S3A, jars/hive-<version>/ for the Hive Metastore client.
-awk -v v="\"$SPARK_VERSION\":" '
-  $1 == v {on = 1; hive = 0; dir = "."; next}
+# The jar lines of this release in phases.yaml ("- {name: N, path: P, sha256: S}") under the spark
+# phase's releases, each with the directory it goes to: jars/ for S3A, jars/hive-<version>/ for a
+# Hive Metastore client that is fetched (the built-in one has no jars).
+pinned=$(awk -v v="$SPARK_VERSION" '
+  /^- name: / {phase = $3; on = 0; next}
+  phase != "spark" {next}
+  $0 ~ "^      \"" v "\":" {on = 1; dir = "."; next}
   on && /^      "/ {on = 0}
-  on && /hive-client:/ {hive = 1}
-  on && hive && $1 == "version:" {dir = "hive-" $2}
+  on && $1 == "version:" {dir = "hive-" $2}
   on && /name:/ {print dir, $0}' "$phases" |
-  sed -n 's/^\([^ ]*\) .*name: \([^,]*\), path: \([^,]*\), sha256: \([0-9a-f]*\)}.*/\1 \2 \3 \4/p' |
-  while read -r sub name path sha; do
+  sed -n 's/^\([^ ]*\) .*name: \([^,]*\), path: \([^,]*\), sha256: \([0-9a-f]*\)}.*/\1 \2 \3 \4/p')
+[ -n "$pinned" ] || { echo "no jars of Spark $SPARK_VERSION found in $phases" >&2; exit 1; }
+# Only the pinned jars: the tests put jars/*.jar on Spark's class path.
+mkdir -p "$root/jars"
+find "$root/jars" -name '*.jar' | while read -r jar; do
+  rel=${jar#"$root/jars/"}; case $rel in */*) ;; *) rel="./$rel" ;; esac
+  echo "$pinned" | awk -v r="$rel" '($1 "/" $2) == r {found = 1} END {exit !found}' || { echo "removing $jar (not pinned)"; rm -f "$jar"; }
+done
+echo "$pinned" | while read -r sub name path sha; do
     mkdir -p "$root/jars/$sub"
     jar="$root/jars/$sub/$name"
     if ! echo "$sha  $jar" | sha256sum -c --status 2>/dev/null; then
