@@ -84,24 +84,38 @@ fn sql_bad_input_is_refused_with_the_next_step() {
     assert!(out.stderr.contains("add-phase sql --with-deps"), "{}", out.stderr);
 }
 
-fn rendered_from_cluster(phase: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str(&run(&["render", phase, "-o", "json"]).expect(0).stdout).unwrap()
+/// `render` with the cluster's generated credentials; `sets`: the flags the phase was added with.
+fn rendered_from_cluster(phase: &str, sets: &[&str]) -> Vec<serde_json::Value> {
+    let args = [&["render", phase, "-o", "json"], sets].concat();
+    serde_json::from_str(&run(&args).expect(0).stdout).unwrap()
 }
 
 // Multi-threaded: the servers and routes live while the CLI runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_sql_go_through_real_port_forwards_to_real_trino_metastore_and_minio() {
-    use bigtop_k8s::sql::Engine;
+    verify_and_sql_through_port_forwards(bigtop_k8s::sql::Engine::Trino).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_sql_go_through_real_port_forwards_to_real_presto_hive_3_and_minio() {
+    verify_and_sql_through_port_forwards(bigtop_k8s::sql::Engine::Presto).await;
+}
+
+/// The phase installed with `engine` (simulated pods), and real servers started from the
+/// objects the cluster holds behind the port-forwards the CLI opens.
+async fn verify_and_sql_through_port_forwards(engine: bigtop_k8s::sql::Engine) {
     use common::sql_servers::*;
     let _guard = lock();
     let client = client().await;
     remove(&["sql", "spark", "object-storage"]);
-    run(&["add-phase", "sql", "--with-deps", "--no-verify"]).expect(0);
+    let choice = format!("sql.engine={}", engine.name());
+    run(&["add-phase", "sql", "--with-deps", "--no-verify", "--set", &choice]).expect(0);
 
     // The real servers, with the credentials and files the cluster holds.
-    let stack = SqlStack::from_rendered(rendered_from_cluster("object-storage"), &rendered_from_cluster("sql"), Engine::Trino);
-    let trino_port: u16 = stack.engine.url.rsplit(':').next().unwrap().parse().unwrap();
-    route(&client, "sql", 8080, trino_port).await;
+    let sql_objects = rendered_from_cluster("sql", &["--set", &choice]);
+    let stack = SqlStack::from_rendered(rendered_from_cluster("object-storage", &[]), &sql_objects, engine);
+    let engine_port: u16 = stack.engine.url.rsplit(':').next().unwrap().parse().unwrap();
+    route(&client, "sql", 8080, engine_port).await;
     route(&client, "object-storage", 9000, stack.lake.port).await;
 
     let verified = run(&["verify", "sql"]).expect(0);
