@@ -182,6 +182,6 @@ fn phases_shows_every_choice_with_its_addons_and_requests() {
     let presto = sql["alternatives"].as_array().unwrap().iter().find(|a| a["set"] == "sql.engine=presto").expect("the presto option");
     let metastore = presto["addons"].as_array().unwrap().iter().find(|a| a["name"] == "hive-metastore-3").expect("Hive 3 with Presto");
     assert_eq!(metastore["version"], "3.1.3");
-    assert!(metastore["images"].as_array().unwrap().iter().any(|i| i == "eclipse-temurin:11-jre"), "{metastore}");
+    assert!(metastore["images"].as_array().unwrap().iter().any(|i| i == "eclipse-temurin:11-jre-noble"), "{metastore}");
     assert!(presto["requests"]["memoryBytes"].as_u64().unwrap() > 0, "{presto}");
 }
