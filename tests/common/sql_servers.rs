@@ -204,10 +204,14 @@ impl Metastore {
             cmd.args(&argv[1..]);
             let path = format!("{}:{}", java11_home().join("bin").display(), std::env::var("PATH").unwrap_or_default());
             cmd.env("PATH", path);
-            for e in c["env"].as_array().unwrap().iter().filter(|e| e["value"].is_string()) {
-                cmd.env(e["name"].as_str().unwrap(), e["value"].as_str().unwrap().replace(POD_DIR, &dir.display().to_string()));
+            // The container's environment as rendered: values (paths moved), Secret keys filled.
+            for e in c["env"].as_array().unwrap() {
+                let value = match (e["value"].as_str(), &e["valueFrom"]["secretKeyRef"]) {
+                    (Some(v), _) => v.replace(POD_DIR, &dir.display().to_string()),
+                    (None, r) => credentials.secret(r["name"].as_str().unwrap(), r["key"].as_str().unwrap()),
+                };
+                cmd.env(e["name"].as_str().unwrap(), value);
             }
-            credentials.apply(&mut cmd);
             cmd
         };
         let schema = container("initContainers", "schema");
@@ -220,6 +224,17 @@ impl Metastore {
 }
 
 impl Credentials {
+    /// The value of a rendered Secret's key.
+    fn secret(&self, secret: &str, key: &str) -> String {
+        match (secret, key) {
+            ("metastore-db", "user") => self.db.0.clone(),
+            ("metastore-db", "password") => self.db.1.clone(),
+            ("s3-sql", "access-key") => self.lake.0.clone(),
+            ("s3-sql", "secret-key") => self.lake.1.clone(),
+            _ => panic!("the metastore reads Secret {secret} key {key}, which the test does not know"),
+        }
+    }
+
     fn apply(&self, c: &mut Command) {
         c.env("METASTORE_DB_USER", &self.db.0).env("METASTORE_DB_PASSWORD", &self.db.1);
         c.env("AWS_ACCESS_KEY_ID", &self.lake.0).env("AWS_SECRET_ACCESS_KEY", &self.lake.1);
