@@ -6,7 +6,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 KIND_VERSION=$(sed -n 's/^kind-version: //p' "$here/../../bootstrap/kind/node-images.yaml")
 out=$BIGTOP_TESTENV_CACHE/kind-$KIND_VERSION
-if ! "$out/kind" version 2>/dev/null | grep -q "kind $KIND_VERSION "; then
+installed=$("$out/kind" version 2>/dev/null || true)   # not piped: no SIGPIPE under pipefail
+if [[ $installed != *"kind $KIND_VERSION "* ]]; then
   echo "building kind $KIND_VERSION"
   GOBIN="$out" go install -trimpath "sigs.k8s.io/kind@$KIND_VERSION"
 fi

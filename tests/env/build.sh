@@ -8,7 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$TESTENV_BIN"
 
 
-if ! "$TESTENV_BIN/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION" ||
+# Version checks read the whole output into a variable first: under pipefail, `cmd | grep -q`
+# or `cmd | head` can end in SIGPIPE (exit 141) when the reader stops before the writer does.
+apiserver_version=$("$TESTENV_BIN/kube-apiserver" --version 2>/dev/null || true)
+etcd_version=$("$TESTENV_BIN/etcd" --version 2>/dev/null || true)
+if [ "$apiserver_version" != "Kubernetes $K8S_VERSION" ] ||
    [ ! -x "$TESTENV_BIN/kubectl" ] || [ ! -x "$TESTENV_BIN/kube-scheduler" ] || [ ! -x "$TESTENV_BIN/kube-controller-manager" ]; then
   echo "building Kubernetes $K8S_VERSION (cold: 15-30 min on 2 cores)"
   minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
@@ -23,7 +27,7 @@ if ! "$TESTENV_BIN/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes 
      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 fi
 
-if ! "$TESTENV_BIN/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION#v}"; then
+if [[ $etcd_version != *"etcd Version: ${ETCD_VERSION#v}"* ]]; then
   echo "building etcd $ETCD_VERSION"
   (cd "$here/etcd" && go build -trimpath -ldflags="-s -w" -o "$TESTENV_BIN/etcd" go.etcd.io/etcd/server/v3)
 fi
@@ -42,5 +46,6 @@ done
 # kwok's ClusterPortForward CRD: lets port-forwards to simulated pods reach servers on loopback.
 cp "$kwok_src/kustomize/crd/bases/kwok.x-k8s.io_clusterportforwards.yaml" "$TESTENV_BIN/"
 "$TESTENV_BIN/kube-apiserver" --version
-"$TESTENV_BIN/etcd" --version | head -1
+etcd_version=$("$TESTENV_BIN/etcd" --version)
+echo "${etcd_version%%$'\n'*}"
 echo "test environment binaries ready in $TESTENV_BIN"
