@@ -5,7 +5,7 @@
 //! config.properties, jvm.config, node.properties and the hive catalog), rewritten only in
 //! hosts, ports and local paths, against a real MinIO set up by the rendered script; then the
 //! CLI's own sql checkpoint runs through our REST client, and passes for both engines. With
-//! Trino, a catalog with a wrong S3 endpoint fails with a message that points at the S3
+//! either, a catalog with a wrong S3 endpoint fails with a message that points at the S3
 //! settings. Hive 3.1.3 is assembled and started by its pod's own rendered steps.
 
 mod common;
@@ -39,7 +39,7 @@ async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn presto_over_the_hive_3_metastore_passes_the_sql_checkpoint() {
+async fn presto_over_the_hive_3_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpoint_is_explained() {
     // The metastore is the phase's hive-metastore-3, assembled by its pod's own steps.
     let stack = SqlStack::start(Engine::Presto);
     let target = stack.target(Engine::Presto);
@@ -49,8 +49,10 @@ async fn presto_over_the_hive_3_metastore_passes_the_sql_checkpoint() {
     assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
     let again = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     assert_eq!(again["rows"], 3);
-    // No wrong-endpoint check here: in one Presto the badlake catalog's CTAS wrote through the
-    // hive catalog's S3 file system (the closed endpoint was never dialled), so it cannot fail.
+
+    let wrong = Target { catalog: "badlake", ..target };
+    let err = roundtrip(&wrong).await.unwrap_err().to_string();
+    assert!(err.contains("check the S3 settings"), "{err}\n{}", stack.logs());
 }
 
 /// The metastore pod's init step, run by BusyBox (the fetcher image) against a loopback Maven

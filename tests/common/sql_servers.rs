@@ -346,13 +346,29 @@ pub fn log_tail(path: &Path) -> String {
 }
 
 /// The lake, the metastore and an engine whose `hive` catalog is the rendered one and whose
-/// `badlake` catalog differs only in a closed S3 endpoint.
+/// `badlake` catalog differs in a closed S3 endpoint (and, for Presto, an uncached S3 client).
 pub struct SqlStack {
     pub lake: Minio,
     pub sql_key: ServiceKey,
     pub metastore: Metastore,
     pub engine: EngineServer,
     _pg: Postgres,
+    _badlake_conf: tempfile::TempDir,
+}
+
+/// Presto's Hive connector caches S3 file systems per bucket and user across catalogs, so a
+/// second catalog would write through the first one's (right) endpoint. The `badlake` catalog
+/// gets a Hadoop file that turns that cache off, and no retries, so its closed endpoint is
+/// dialled and fails at once. Test-only: the phase renders one catalog.
+fn presto_uncached(catalog: String, dir: &Path) -> String {
+    let site = dir.join("badlake-site.xml");
+    let property = |name: &str| format!("<property><name>{name}</name><value>true</value></property>");
+    let xml = format!("<configuration>{}{}</configuration>\n", property("fs.s3a.impl.disable.cache"), property("fs.s3.impl.disable.cache"));
+    std::fs::write(&site, xml).unwrap();
+    format!(
+        "{catalog}hive.config.resources={}\nhive.s3.max-client-retries=0\nhive.s3.max-error-retries=0\nhive.s3.connect-timeout=2s\n",
+        site.display()
+    )
 }
 
 impl SqlStack {
@@ -379,9 +395,14 @@ impl SqlStack {
         let good = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &lake.endpoint);
         let closed = format!("http://127.0.0.1:{}", free_port());
         let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
-        let launch = if engine == Engine::Presto { EngineServer::presto } else { EngineServer::trino };
-        let engine = launch(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
-        SqlStack { lake, sql_key, metastore, engine, _pg: pg }
+        let badlake_conf = tempfile::tempdir().unwrap();
+        let engine = if engine == Engine::Presto {
+            let bad = presto_uncached(bad, badlake_conf.path());
+            EngineServer::presto(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key)
+        } else {
+            EngineServer::trino(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key)
+        };
+        SqlStack { lake, sql_key, metastore, engine, _pg: pg, _badlake_conf: badlake_conf }
     }
 
     pub fn target(&self, engine: Engine) -> bigtop_k8s::checkpoint::sql::Target<'_> {
