@@ -297,7 +297,8 @@ mod tests {
     #[test]
     fn templates_include_the_shared_pieces_with_their_own_context() {
         let a = addon("{% include \"piece.yaml\" %}\ndata: {x: y}\n");
-        let includes = BTreeMap::from([("piece.yaml".to_string(), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ addon }}}".to_string())]);
+        let includes =
+            BTreeMap::from([("piece.yaml".to_string(), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ addon }}}".to_string())]);
         let input = RenderInput {
             addon: &a,
             params: BTreeMap::new(),

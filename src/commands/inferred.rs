@@ -84,7 +84,10 @@ pub async fn spark_params(
         _ => {}
     }
     let uses_sql = overrides.0.get(METASTORE).and_then(|(_, v)| v.as_str()) == Some("sql");
-    if uses_sql && !overrides.0.contains_key(HIVE_METASTORE) && let Some(release) = sql_metastore {
+    if uses_sql
+        && !overrides.0.contains_key(HIVE_METASTORE)
+        && let Some(release) = sql_metastore
+    {
         overrides.set(Layer::Flag, HIVE_METASTORE, release.into());
         inferred = true;
     }

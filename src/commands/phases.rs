@@ -117,7 +117,12 @@ pub fn run(g: &Globals, profile: Profile) -> Result<CatalogInfo, Error> {
 
 fn addon_info(catalog: &Catalog, name: &str) -> AddonInfo {
     let addon = &catalog.addons[name];
-    AddonInfo { name: name.to_string(), version: addon.version.clone(), images: addon.images.values().cloned().collect(), notice: addon.notice.clone() }
+    AddonInfo {
+        name: name.to_string(),
+        version: addon.version.clone(),
+        images: addon.images.values().cloned().collect(),
+        notice: addon.notice.clone(),
+    }
 }
 
 /// Requests of a phase's own templates (upstream manifests are not counted).

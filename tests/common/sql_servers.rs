@@ -171,7 +171,8 @@ impl Metastore {
             credentials.apply(&mut c);
             c
         };
-        let schema = java("org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool", &["-dbType", "postgres", "-initOrUpgradeSchema"]);
+        let schema =
+            java("org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool", &["-dbType", "postgres", "-initOrUpgradeSchema"]);
         expect_success("schema tool", schema);
         Server::start(java("org.apache.hadoop.hive.metastore.HiveMetaStore", &[]), &dir.join("hms.log"))
     }
@@ -420,4 +421,3 @@ impl SqlStack {
         format!("--- metastore log\n{}\n--- engine log\n{}", log_tail(&self.metastore.server.log), log_tail(&self.engine.server.log))
     }
 }
-
