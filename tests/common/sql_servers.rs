@@ -397,12 +397,9 @@ impl SqlStack {
         let closed = format!("http://127.0.0.1:{}", free_port());
         let bad = rewrite(&hive, "http://s3.object-storage.svc.cluster.local:9000", &closed);
         let badlake_conf = tempfile::tempdir().unwrap();
-        let engine = if engine == Engine::Presto {
-            let bad = presto_uncached(bad, badlake_conf.path());
-            EngineServer::presto(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key)
-        } else {
-            EngineServer::trino(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key)
-        };
+        let bad = if engine == Engine::Presto { presto_uncached(bad, badlake_conf.path()) } else { bad };
+        let launch = if engine == Engine::Presto { EngineServer::presto } else { EngineServer::trino };
+        let engine = launch(sql_objects, &[("hive.properties", good), ("badlake.properties", bad)], key);
         SqlStack { lake, sql_key, metastore, engine, _pg: pg, _badlake_conf: badlake_conf }
     }
 
