@@ -44,6 +44,36 @@ pub async fn explain(client: &Client, applied: &Applied, why: &str) -> String {
     out
 }
 
+/// A container of `applied`'s pods that keeps dying — OOMKilled or in CrashLoopBackOff after
+/// `restarts` restarts — as "pod p: container c restarted n times (reason)"; such a pod will not
+/// become ready by waiting longer.
+pub async fn crash_looping(client: &Client, applied: &Applied, restarts: i32) -> Option<String> {
+    let selector = selector(&applied.object.data)?;
+    let ns = applied.object.metadata.namespace.clone().unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(client.clone(), &ns).list(&ListParams::default().labels(&selector)).await.ok()?;
+    pods.items.iter().find_map(|pod| {
+        let statuses = pod.status.as_ref()?;
+        let all = statuses.init_container_statuses.iter().flatten().chain(statuses.container_statuses.iter().flatten());
+        all.filter(|cs| cs.restart_count >= restarts).find_map(|cs| {
+            let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.reason.clone()).unwrap_or_default();
+            let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone()).unwrap_or_default();
+            (last == "OOMKilled" || waiting == "CrashLoopBackOff").then(|| {
+                let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                format!(
+                    "pod {pod_name}: container {} restarted {} times (last exit: {})",
+                    cs.name,
+                    cs.restart_count,
+                    last_or(&last, "error")
+                )
+            })
+        })
+    })
+}
+
+fn last_or<'a>(reason: &'a str, fallback: &'a str) -> &'a str {
+    if reason.is_empty() { fallback } else { reason }
+}
+
 /// `k=v,k=v` from `spec.selector.matchLabels`.
 fn selector(data: &Value) -> Option<String> {
     let labels = data.pointer("/spec/selector/matchLabels")?.as_object()?;
@@ -61,7 +91,7 @@ async fn describe_pod(client: &Client, pod: &Pod) -> String {
         let message = c.message.clone().unwrap_or_default();
         out.push_str(&format!("\n      {}=False {reason}: {message}", c.type_));
     }
-    for cs in status.container_statuses.unwrap_or_default() {
+    for cs in status.container_statuses.clone().unwrap_or_default() {
         out.push_str(&format!("\n      container {}: {}", cs.name, container_state(&cs.state),));
         if cs.restart_count > 0 {
             out.push_str(&format!(" (restarted {} times)", cs.restart_count));
@@ -70,7 +100,11 @@ async fn describe_pod(client: &Client, pod: &Pod) -> String {
     for line in events(client, &ns, "Pod", &name).await {
         out.push_str(&format!("\n      event: {line}"));
     }
-    out.push_str(&logs(client, &ns, &name).await);
+    out.push_str(&logs(client, &ns, &name, false).await);
+    // A container that restarted has fresh, often empty logs; the dead one's say why it died.
+    if status.container_statuses.iter().flatten().any(|cs| cs.restart_count > 0) {
+        out.push_str(&logs(client, &ns, &name, true).await.replace("\n      log", "\n      previous log"));
+    }
     out
 }
 
@@ -105,9 +139,9 @@ async fn events(client: &Client, ns: &str, kind: &str, name: &str) -> Vec<String
         .collect()
 }
 
-async fn logs(client: &Client, ns: &str, name: &str) -> String {
+async fn logs(client: &Client, ns: &str, name: &str, previous: bool) -> String {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let params = LogParams { tail_lines: Some(LOG_LINES), ..Default::default() };
+    let params = LogParams { tail_lines: Some(LOG_LINES), previous, ..Default::default() };
     match tokio::time::timeout(LOG_TIMEOUT, pods.logs(name, &params)).await {
         Ok(Ok(text)) if text.trim().is_empty() => "\n      logs: (empty)".into(),
         Ok(Ok(text)) => text.lines().map(|l| format!("\n      log: {l}")).collect(),

@@ -51,6 +51,38 @@ pub fn selector(phase: &str) -> String {
     format!("{PHASE_LABEL}={phase},{}={}", MANAGED_BY.0, MANAGED_BY.1)
 }
 
+/// Delete the phase's Jobs that this apply did not render: a setup Job is named after its
+/// script, so a changed script leaves the old one behind (often Failed, always misleading).
+/// Returns the names deleted; their pods go with them.
+pub async fn prune_replaced_jobs(client: &Client, phase: &str, applied: &[Applied]) -> Result<Vec<String>, RemoveError> {
+    let current: Vec<(Option<String>, Option<String>)> = applied
+        .iter()
+        .filter(|a| a.resource.kind == "Job")
+        .map(|a| (a.object.metadata.namespace.clone(), a.object.metadata.name.clone()))
+        .collect();
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::all(client.clone());
+    let listed = jobs.list(&ListParams::default().labels(&selector(phase))).await.map_err(|source| RemoveError::Api {
+        action: "list",
+        object: format!("Jobs of phase {phase}"),
+        source,
+    })?;
+    let mut pruned = Vec::new();
+    for job in listed.items {
+        let key = (job.metadata.namespace.clone(), job.metadata.name.clone());
+        if current.contains(&key) {
+            continue;
+        }
+        let (ns, name) = (key.0.unwrap_or_default(), key.1.unwrap_or_default());
+        let api: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), &ns);
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => pruned.push(format!("Job/{ns}/{name}")),
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(source) => return Err(RemoveError::Api { action: "delete", object: format!("Job/{ns}/{name}"), source }),
+        }
+    }
+    Ok(pruned)
+}
+
 /// Delete everything labelled with `phase` and wait until it is gone. Returns how many objects
 /// were deleted.
 pub async fn remove_phase(client: &Client, phase: &str, budget: Duration) -> Result<usize, RemoveError> {

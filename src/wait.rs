@@ -13,7 +13,7 @@ use kube::runtime::wait::await_condition;
 use serde_json::Value;
 
 use crate::apply::Applied;
-use crate::diagnose::explain;
+use crate::diagnose::{crash_looping, explain};
 
 /// Where an object stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +122,25 @@ fn condition_message(obj: &DynamicObject, kind: &str) -> String {
     format!("{} {}", field("reason"), field("message")).trim().to_string()
 }
 
+/// Restarts after which a container that is OOMKilled or crash-looping is taken as failed: by
+/// then the kubelet's back-off has spent about a minute on it.
+const CRASH_RESTARTS: i32 = 3;
+const CRASH_POLL: Duration = Duration::from_secs(2);
+
+/// Resolves (with the reason) only once a pod of `applied` keeps dying; pends otherwise.
+async fn crash_loop(client: &Client, applied: &Applied) -> String {
+    loop {
+        if let Some(why) = crash_looping(client, applied, CRASH_RESTARTS).await {
+            return why;
+        }
+        tokio::time::sleep(CRASH_POLL).await;
+    }
+}
+
 /// Wait until every applied object that has a notion of readiness is ready.
 ///
 /// # Errors
-/// A timeout or a failed Job, each explained object by object.
+/// A timeout, a failed Job or a pod that keeps dying, each explained object by object.
 pub async fn wait_ready(client: &Client, applied: &[Applied], ready_condition_kinds: &[String], budget: Duration) -> Result<(), WaitError> {
     let waitable: Vec<&Applied> =
         applied.iter().filter(|a| readiness(&a.object, &a.resource.kind, ready_condition_kinds) != Readiness::NotApplicable).collect();
@@ -137,8 +152,11 @@ pub async fn wait_ready(client: &Client, applied: &[Applied], ready_condition_ki
             let kinds = ready_condition_kinds.to_vec();
             let done = move |o: Option<&DynamicObject>| o.is_some_and(|o| !matches!(readiness(o, &kind, &kinds), Readiness::Pending(_)));
             let name = a.object.metadata.name.clone().unwrap_or_default();
-            let last =
-                await_condition(a.api(client), &name, done).await.map_err(|source| WaitError::Watch { object: a.describe(), source })?;
+            let ready = await_condition(a.api(client), &name, done);
+            let last = tokio::select! {
+                last = ready => last.map_err(|source| WaitError::Watch { object: a.describe(), source })?,
+                why = crash_loop(client, a) => return Err(WaitError::Failed { report: explain(client, a, &why).await }),
+            };
             if let Some(obj) = last
                 && let Readiness::Failed(why) = readiness(&obj, &a.resource.kind, ready_condition_kinds)
             {

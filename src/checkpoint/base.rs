@@ -3,13 +3,13 @@
 //! prints their sha256, a second Job reads the same sha256; a pod answers HTTP, a default-deny
 //! NetworkPolicy blocks it, and removing the policy restores it.
 //!
-//! Settings: `image` (an image key of the addon with sh, sha256sum, head, wget and httpd).
+//! Settings: `image` (an image key of the addon with sh, sha256sum, head, timeout, wget and httpd).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams, LogParams};
 use kube::runtime::wait::await_condition;
@@ -27,6 +27,9 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
     let c = ctx.client;
     let mut evidence = Evidence::new();
     evidence.insert("nodesReady".into(), json!(nodes_ready(c).await?));
+    // A failed run leaves its namespace for inspection; its Jobs carry the names this run uses,
+    // so starting anywhere but from nothing would read the old run's results back.
+    remove_namespace(c).await?;
     apply(c, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels()}})).await?;
     let started = Instant::now();
     let (written, read) = storage_round_trip(c, &image).await?;
@@ -40,8 +43,29 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
     network_policy_round_trip(c, &image).await?;
     evidence.insert("policy".into(), json!("open, blocked by default-deny, open again"));
     evidence.insert("policyMs".into(), json!(started.elapsed().as_millis() as u64));
-    let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(c.clone()).delete(NAMESPACE, &DeleteParams::background()).await;
+    let _ = Api::<Namespace>::all(c.clone()).delete(NAMESPACE, &DeleteParams::background()).await;
     Ok(evidence)
+}
+
+/// Delete the checkpoint namespace and wait until it is gone.
+async fn remove_namespace(c: &kube::Client) -> Result<(), CheckpointError> {
+    let namespaces: Api<Namespace> = Api::all(c.clone());
+    match namespaces.delete(NAMESPACE, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
+        Err(e) => return Err(api("delete the previous checkpoint namespace")(e)),
+    }
+    let gone = await_condition(namespaces, NAMESPACE, kube::runtime::conditions::is_deleted(""));
+    tokio::time::timeout(STEP_TIMEOUT, gone)
+        .await
+        .map_err(|_| {
+            CheckpointError::Failed(format!(
+                "namespace {NAMESPACE} of an earlier run was not gone after {}s (`kubectl get all -n {NAMESPACE}`)",
+                STEP_TIMEOUT.as_secs()
+            ))
+        })?
+        .map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    Ok(())
 }
 
 fn labels() -> Value {
@@ -76,7 +100,7 @@ async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, St
 
 async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), CheckpointError> {
     apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}},
-        "spec": {"containers": [{"name": "web", "image": image, "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "web", "image": image, "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
                  "ports": [{"containerPort": 8080}], "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]}})).await?;
     let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
     let running = await_condition(pods.clone(), "web", kube::runtime::conditions::is_pod_running());
@@ -91,7 +115,8 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
         .status
         .and_then(|s| s.pod_ip)
         .ok_or_else(|| CheckpointError::Failed("pod web has no IP".into()))?;
-    let fetch = format!("wget -q -T 3 -O - http://{ip}:8080/");
+    // `timeout`, not wget -T: the same bound on every busybox (-T crashes some 1.35 builds).
+    let fetch = format!("timeout 5 wget -q -O - http://{ip}:8080/");
     job_output(c, "client-open", image, &fetch, true)
         .await
         .map_err(|e| CheckpointError::Failed(format!("pod-to-pod traffic fails without any policy: {e}")))?;
@@ -120,7 +145,7 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
 /// false a failure is the normal outcome (the Job gets no retries).
 async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, expect_success: bool) -> Result<String, CheckpointError> {
     let uses_volume = !name.starts_with("client");
-    let mut pod = json!({"restartPolicy": "Never", "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
+    let mut pod = json!({"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
         "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]});
     if uses_volume {
         pod["containers"][0]["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
@@ -153,14 +178,18 @@ async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, exp
         .and_then(|s| s.conditions)
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
     let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
-    let pod = pods
+    let mut attempts = pods
         .list(&ListParams::default().labels(&format!("bigtop.apache.org/checkpoint={name}")))
         .await
         .map_err(api("list checkpoint pods"))?
-        .items
-        .into_iter()
-        .next();
-    let logs = match pod.and_then(|p| p.metadata.name) {
+        .items;
+    // The evidence is the output of the attempt that succeeded (or, on failure, the last one),
+    // never an earlier failed retry's.
+    attempts.sort_by_key(|p| {
+        let succeeded = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded");
+        (succeeded, p.metadata.creation_timestamp.clone())
+    });
+    let logs = match attempts.pop().and_then(|p| p.metadata.name) {
         Some(p) => pods.logs(&p, &LogParams::default()).await.map_err(api("read checkpoint logs"))?,
         None => String::new(),
     };

@@ -173,7 +173,15 @@ impl Installer<'_> {
                 .with_source(e)
                 .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
         })?;
-        step.done(format!("{} objects", applied.len()));
+        let pruned = crate::remove::prune_replaced_jobs(client, phase, &applied).await.map_err(|e| {
+            Error::failure(format!("cannot remove the replaced Jobs of phase {phase}"))
+                .with_source(e)
+                .with_hint(format!("`kubectl get jobs -A -l {}` lists them; re-run the command", crate::remove::selector(phase)))
+        })?;
+        match pruned.len() {
+            0 => step.done(format!("{} objects", applied.len())),
+            _ => step.done(format!("{} objects; removed replaced {}", applied.len(), pruned.join(", "))),
+        }
 
         let step = g.progress.start(format!("wait for {phase}"));
         let ready_kinds: Vec<String> =
