@@ -93,6 +93,7 @@ pub fn remove(phases: &[&str]) {
 }
 pub mod capi;
 pub mod fetcher;
+pub mod r3;
 pub mod servers;
 pub mod spark;
 pub mod sql_servers;

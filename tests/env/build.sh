@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the R1 control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, kwok) from pinned Go modules into a version-keyed cache directory, once.
+# kubectl, kwok) and the R3 node's kubelet and kube-proxy from pinned Go modules into a version-keyed cache directory, once.
 # Needs the Go module proxy; run it outside the test network namespace.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +13,8 @@ mkdir -p "$TESTENV_BIN"
 apiserver_version=$("$TESTENV_BIN/kube-apiserver" --version 2>/dev/null || true)
 etcd_version=$("$TESTENV_BIN/etcd" --version 2>/dev/null || true)
 if [ "$apiserver_version" != "Kubernetes $K8S_VERSION" ] ||
-   [ ! -x "$TESTENV_BIN/kubectl" ] || [ ! -x "$TESTENV_BIN/kube-scheduler" ] || [ ! -x "$TESTENV_BIN/kube-controller-manager" ]; then
+   [ ! -x "$TESTENV_BIN/kubectl" ] || [ ! -x "$TESTENV_BIN/kube-scheduler" ] || [ ! -x "$TESTENV_BIN/kube-controller-manager" ] ||
+   [ ! -x "$TESTENV_BIN/kubelet" ] || [ ! -x "$TESTENV_BIN/kube-proxy" ]; then
   echo "building Kubernetes $K8S_VERSION (cold: 15-30 min on 2 cores)"
   minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   ldflags="-s -w"
@@ -24,7 +25,8 @@ if [ "$apiserver_version" != "Kubernetes $K8S_VERSION" ] ||
   done
   (cd "$here/kube" && go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags="$ldflags" \
      -o "$TESTENV_BIN/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+     k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
 fi
 
 if [[ $etcd_version != *"etcd Version: ${ETCD_VERSION#v}"* ]]; then

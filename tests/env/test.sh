@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: builds what it needs (cached), then runs every test inside a network
-# namespace with only loopback, against the real R1 control plane (and R2 servers).
+# namespace with only loopback, against the real R1 control plane, the R2 servers and the R3
+# node (a real kubelet and containerd).
 # Needs root (ip netns). Usage: bash tests/env/test.sh [extra cargo test args]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +30,7 @@ fi
 ns=bigtop-test-$$
 RUN=$(mktemp -d /tmp/bigtop-r1.XXXXXX); export RUN
 cleanup() {
+  nsenter --net="/run/netns/$ns" env RUN="$RUN" bash "$here/r3-down.sh" >/dev/null 2>&1 || true
   ip netns exec "$ns" bash "$here/down.sh" >/dev/null 2>&1 || true
   for extra in "$here"/down-*.sh; do [ -e "$extra" ] && ip netns exec "$ns" bash "$extra" >/dev/null 2>&1 || true; done
   ip netns del "$ns" 2>/dev/null || true
@@ -41,9 +43,12 @@ ip netns exec "$ns" ip link set lo up
 
 ip netns exec "$ns" bash "$here/up.sh"
 for extra in "$here"/up-*.sh; do [ -e "$extra" ] && ip netns exec "$ns" bash "$extra"; done
+# R3: a real node with its own control plane, in the same namespace (see r3-up.sh for why nsenter).
+nsenter --net="/run/netns/$ns" env RUN="$RUN" bash "$here/r3-up.sh"
 t_up=$(date +%s)
 
 export BIGTOP_R1_KUBECONFIG=$RUN/admin.kubeconfig
+export BIGTOP_R3_KUBECONFIG=$RUN/r3/admin.kubeconfig BIGTOP_R3_ENV=$here
 . "$here/versions.sh"; . "$here/servers.sh"
 export BIGTOP_R2_MINIO_BIN=$MINIO_BIN BIGTOP_R2_GARAGE_BIN=$GARAGE_ROOT/bin
 export BIGTOP_TEST_KIND_BIN=$BIGTOP_TESTENV_CACHE/kind-$(sed -n 's/^kind-version: //p' "$repo/bootstrap/kind/node-images.yaml")

@@ -14,41 +14,15 @@ mkdir -p "$RUN/pki" "$RUN/logs"
 started=$(date +%s.%N)
 
 # --- PKI: a CA, the API server's serving cert, an admin client cert in system:masters, SA keys.
-( cd "$RUN/pki"
-  printf '[req]\ndistinguished_name=dn\nprompt=no\nx509_extensions=v3_ca\n[dn]\nCN=bigtop-testenv-ca\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n' > ca.cnf
-  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -config ca.cnf -keyout ca.key -out ca.crt 2>/dev/null
-  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1\n' > server.ext
-  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > client.ext
-  sign() { openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
-           openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -sha256 -extfile "$3" -out "$1.crt" 2>/dev/null; }
-  sign apiserver "/CN=kube-apiserver" server.ext
-  sign admin "/O=system:masters/CN=bigtop-admin" client.ext
-  openssl genrsa -traditional -out sa.key 2048 2>/dev/null
-  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null )
+STATE=$RUN
+. "$here/lib.sh"
 PKI=$RUN/pki
 KC=$RUN/admin.kubeconfig
-b64() { base64 -w0 < "$1"; }
-cat > "$KC" <<KCEOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: testenv
-  cluster: {server: "https://127.0.0.1:${APISERVER_PORT:-6443}", certificate-authority-data: $(b64 "$PKI/ca.crt")}
-users:
-- name: admin
-  user: {client-certificate-data: $(b64 "$PKI/admin.crt"), client-key-data: $(b64 "$PKI/admin.key")}
-contexts:
-- name: testenv
-  context: {cluster: testenv, user: admin}
-current-context: testenv
-KCEOF
-
-# start NAME CMD... : run in its own process group, remember the PID.
-start() { local name=$1; shift; setsid "$@" >"$RUN/logs/$name.log" 2>&1 & echo $! > "$RUN/$name.pid"; }
-# await NAME URL [curl args]: poll until healthy or fail with the component's last log lines.
-await() { local name=$1 url=$2; shift 2
-  for _ in $(seq 1 240); do curl -fsS "$@" "$url" >/dev/null 2>&1 && return 0; sleep 0.25; done
-  echo "$name did not become healthy; last log lines:" >&2; tail -n 50 "$RUN/logs/$name.log" >&2; exit 1; }
+make_ca "$PKI"
+server_ext "$PKI" server DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1
+sign "$PKI" apiserver "/CN=kube-apiserver" "$PKI/server.ext"
+sign "$PKI" admin "/O=system:masters/CN=bigtop-admin" "$PKI/client.ext"
+kubeconfig "$KC" "https://127.0.0.1:${APISERVER_PORT:-6443}" "$PKI" admin
 
 start etcd "$B/etcd" --name=node0 --data-dir="$RUN/etcd" \
   --listen-client-urls=http://127.0.0.1:2379 --advertise-client-urls=http://127.0.0.1:2379 \
@@ -111,4 +85,4 @@ reclaimPolicy: Delete
 SC
 K wait --for=condition=Ready node -l type=kwok --timeout=60s >/dev/null
 for _ in $(seq 1 120); do K get serviceaccount default -n default >/dev/null 2>&1 && break; sleep 0.25; done
-echo "R1 control plane ready in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s (kubeconfig: $KC)"
+echo "R1 control plane ready in $(elapsed "$started")s (kubeconfig: $KC)"

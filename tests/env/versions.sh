@@ -6,3 +6,10 @@ KWOK_VERSION=v0.8.0
 BIGTOP_TESTENV_CACHE=${BIGTOP_TESTENV_CACHE:-$HOME/.cache/bigtop-k8s/testenv}
 TESTENV_BIN=$BIGTOP_TESTENV_CACHE/kube-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION
 export GOTOOLCHAIN=local CGO_ENABLED=0
+# The R3 node (a real kubelet + containerd; see r3-up.sh). kubelet and kube-proxy are built with
+# the control plane above (same wrapper module, same version).
+CONTAINERD_VERSION=v2.2.9
+COREDNS_VERSION=v1.14.7
+KUBE_ROUTER_VERSION=v2.1.0
+R3_BIN=$BIGTOP_TESTENV_CACHE/r3-containerd-$CONTAINERD_VERSION-coredns-$COREDNS_VERSION-kube-router-$KUBE_ROUTER_VERSION
+R3_IMAGES=$BIGTOP_TESTENV_CACHE/r3-images

@@ -1,0 +1,108 @@
+//! R3: the real node that `tests/env/test.sh` starts (kubelet + containerd with its own
+//! control plane, see `tests/env/r3-up.sh`). Tests here run the real catalog's images — the
+//! look-alikes imported into the node — and reach pods only through the API server.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::wait::await_condition;
+use serde_json::json;
+
+use super::Run;
+
+/// The R3 kubeconfig, or a failure that names the command to run (never a silent skip).
+pub fn kubeconfig() -> PathBuf {
+    match std::env::var_os("BIGTOP_R3_KUBECONFIG") {
+        Some(p) => PathBuf::from(p),
+        None => panic!("BIGTOP_R3_KUBECONFIG is not set: run the suite with `bash tests/env/test.sh` (it builds and starts the R3 node)"),
+    }
+}
+
+fn env_dir() -> PathBuf {
+    std::env::var_os("BIGTOP_R3_ENV").map(PathBuf::from).unwrap_or_else(|| super::repo().join("tests/env"))
+}
+
+/// The binary against the R3 cluster with the embedded (real) catalog.
+pub fn bigtop() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"));
+    c.arg("--kubeconfig").arg(kubeconfig());
+    c.env("BIGTOP_K8S_MIRROR", super::mirror());
+    c.env_remove("KUBECONFIG").env("BIGTOP_K8S_CACHE", std::env::temp_dir().join("bigtop-k8s-test-cache"));
+    c
+}
+
+pub fn run(args: &[&str]) -> Run {
+    Run::from(bigtop().args(args).output().expect("the binary runs"))
+}
+
+pub async fn client() -> kube::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig()).expect("R3 kubeconfig readable");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("R3 kubeconfig valid");
+    kube::Client::try_from(config).expect("client")
+}
+
+/// Start or stop the NetworkPolicy enforcer (kube-router) of the R3 node.
+pub fn policy_enforcer(action: &str) {
+    let status = Command::new("bash").arg(env_dir().join("r3-policy.sh")).arg(action).status().expect("bash runs");
+    assert!(status.success(), "r3-policy.sh {action} failed");
+}
+
+/// Containers containerd still has for pods of `namespace` (removed pods must leave none).
+pub fn containers_of(namespace: &str) -> Vec<String> {
+    let run_dir = PathBuf::from(std::env::var("RUN").expect("RUN is set by test.sh"));
+    let versions = env_dir().join("versions.sh");
+    let script = format!(
+        ". {} && \"$R3_BIN/ctr\" --address {}/r3/containerd.sock -n k8s.io containers ls -q 'labels.\"io.kubernetes.pod.namespace\"=={namespace}'",
+        versions.display(),
+        run_dir.display()
+    );
+    let out = Command::new("bash").arg("-c").arg(script).output().expect("bash runs");
+    assert!(out.status.success(), "ctr failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+}
+
+/// Run `script` under `sh -c` in a one-shot busybox pod of `namespace` with `labels`; true when
+/// it exits 0. The pod is deleted afterwards.
+pub async fn pod_succeeds(client: &kube::Client, namespace: &str, name: &str, labels: serde_json::Value, script: &str) -> bool {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+        "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "automountServiceAccountToken": false,
+                 "containers": [{"name": "run", "image": "docker.io/library/busybox:1.37.0", "command": ["sh", "-c", script],
+                                 "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.expect("create pod");
+    let finished = |p: Option<&Pod>| {
+        p.and_then(|p| p.status.as_ref()).and_then(|s| s.phase.as_deref()).is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+    };
+    let done = tokio::time::timeout(Duration::from_secs(120), await_condition(pods.clone(), name, finished))
+        .await
+        .expect("the pod finishes within 120 s")
+        .expect("watch");
+    let ok = done.and_then(|p| p.status).and_then(|s| s.phase).as_deref() == Some("Succeeded");
+    pods.delete(name, &DeleteParams::default()).await.expect("delete pod");
+    let _ = await_condition(pods, name, kube::runtime::conditions::is_deleted("")).await;
+    ok
+}
+
+/// Create a namespace for a test's own pods (deleted by [`drop_namespace`]).
+pub async fn namespace(client: &kube::Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).unwrap();
+    match api.create(&PostParams::default(), &ns).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(e) => panic!("create namespace {name}: {e}"),
+    }
+}
+
+pub async fn drop_namespace(client: &kube::Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let _ = api.delete(name, &DeleteParams::background()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(120), await_condition(api, name, kube::runtime::conditions::is_deleted(""))).await;
+}
