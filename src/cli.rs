@@ -289,6 +289,13 @@ enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// List every container image the phases run (for preloading and mirroring).
+    Images {
+        /// Phases to list (default: every phase; each with the choice -f/--set select).
+        phases: Vec<String>,
+        #[command(flatten)]
+        spec: SpecFlags,
+    },
     /// Install phases: apply, wait until ready, run the checkpoint, record state.
     AddPhase {
         /// Phases to install (added to those of -f).
@@ -428,6 +435,7 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
                 }
             }
         }
+        Command::Images { phases, spec } => print(f, &commands::images::run(g, phases, &spec.into()).await?, commands::images::text),
         Command::AddPhase { phases, spec, with_deps, dry_run, no_verify } => {
             let args = add::AddArgs {
                 phases: phases.clone(),

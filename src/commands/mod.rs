@@ -7,6 +7,7 @@ pub mod capi;
 pub mod cluster;
 pub mod doctor;
 pub mod endpoints;
+pub mod images;
 pub mod inferred;
 pub mod phases;
 pub mod remove;
