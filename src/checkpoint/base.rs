@@ -30,7 +30,7 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
     // A failed run leaves its namespace for inspection; its Jobs carry the names this run uses,
     // so starting anywhere but from nothing would read the old run's results back.
     remove_namespace(c).await?;
-    apply(c, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels()}})).await?;
+    apply(c, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": namespace_labels()}})).await?;
     let started = Instant::now();
     let (written, read) = storage_round_trip(c, &image).await?;
     if written != read {
@@ -72,6 +72,13 @@ fn labels() -> Value {
     json!({"app.kubernetes.io/managed-by": "bigtop-k8s", "bigtop.apache.org/phase": "base"})
 }
 
+/// The checkpoint namespace's labels: its own, plus Pod Security `restricted` enforced.
+fn namespace_labels() -> Value {
+    let mut l = labels();
+    l["pod-security.kubernetes.io/enforce"] = json!("restricted");
+    l
+}
+
 async fn nodes_ready(c: &kube::Client) -> Result<usize, CheckpointError> {
     let nodes = Api::<Node>::all(c.clone()).list(&ListParams::default()).await.map_err(api("list nodes"))?.items;
     for n in &nodes {
@@ -99,9 +106,10 @@ async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, St
 }
 
 async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), CheckpointError> {
-    apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}},
-        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{"name": "web", "image": image, "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
-                 "ports": [{"containerPort": 8080}], "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]}})).await?;
+    let mut web = pod_spec(image, "echo ok > /www/index.html && httpd -f -p 8080 -h /www", ("www", json!({"emptyDir": {"sizeLimit": "1Mi"}})));
+    web["containers"][0]["ports"] = json!([{"containerPort": 8080}]);
+    apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}}, "spec": web}))
+        .await?;
     let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
     let running = await_condition(pods.clone(), "web", kube::runtime::conditions::is_pod_running());
     tokio::time::timeout(STEP_TIMEOUT, running)
@@ -141,16 +149,30 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
     Ok(())
 }
 
+/// A pod that meets Pod Security `restricted` (the namespace enforces it): `script` under `sh -c`
+/// as nobody, read-only root, one volume mounted at `/<name>`. It stops at once when deleted
+/// (busybox as PID 1 ignores SIGTERM, which would cost the full grace period).
+fn pod_spec(image: &str, script: &str, (volume, source): (&str, Value)) -> Value {
+    let mut volume_def = json!({"name": volume});
+    volume_def.as_object_mut().expect("an object").extend(source.as_object().expect("an object").clone());
+    json!({"terminationGracePeriodSeconds": 0, "automountServiceAccountToken": false,
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
+            "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": volume, "mountPath": format!("/{volume}")}],
+            "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}],
+        "volumes": [volume_def]})
+}
+
 /// Run `script` in a Job mounting the PVC; its output when it succeeds. With `expect_success`
 /// false a failure is the normal outcome (the Job gets no retries).
 async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, expect_success: bool) -> Result<String, CheckpointError> {
-    let uses_volume = !name.starts_with("client");
-    let mut pod = json!({"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
-        "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}]});
-    if uses_volume {
-        pod["containers"][0]["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
-        pod["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]);
-    }
+    let volume = match name.starts_with("client") {
+        true => ("scratch", json!({"emptyDir": {"sizeLimit": "1Mi"}})),
+        false => ("data", json!({"persistentVolumeClaim": {"claimName": "data"}})),
+    };
+    let mut pod = pod_spec(image, script, volume);
+    pod["restartPolicy"] = json!("Never");
     let backoff = if expect_success { 2 } else { 0 };
     apply(
         c,

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): on a fresh R3 node, for each phase that runs there, the seconds from
+# `add-phase` to its checkpoint passed, then each pod's real memory (working set, from the
+# kubelet's stats summary) beside its request and limit. The baseline measured in the same run
+# is a bare busybox pod's create-to-Ready time, so the phase figures read as multiples of what
+# the node itself costs. Needs root. Usage: bash tests/bench/r3.sh [rounds]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); repo=$(cd "$here/../.." && pwd); env=$repo/tests/env
+rounds=${1:-3}
+bash "$env/build.sh" >/dev/null; bash "$env/build-r3.sh" >/dev/null
+(cd "$repo" && cargo build --release --locked -q)
+ns=bigtop-bench-r3-$$; RUN=$(mktemp -d /tmp/bigtop-bench-r3.XXXXXX); export RUN
+trap 'nsenter --net=/run/netns/$ns bash $env/r3-down.sh >/dev/null 2>&1; ip netns del $ns 2>/dev/null; rm -rf $RUN' EXIT
+ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+nsenter --net="/run/netns/$ns" bash "$env/r3-up.sh"
+. "$env/versions.sh"
+IN() { nsenter --net="/run/netns/$ns" "$@"; }
+B=("$repo/target/release/bigtop-k8s" --kubeconfig "$RUN/r3/admin.kubeconfig" -q)
+K=("$TESTENV_BIN/kubectl" --kubeconfig "$RUN/r3/admin.kubeconfig" --cache-dir "$RUN/r3/kubectl-cache")
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+baseline=()
+for i in $(seq 1 "$rounds"); do
+  t=$(now)
+  IN "${K[@]}" run "bench-$i" --image=docker.io/library/busybox:1.37.0 --restart=Never --command -- sleep 3600 >/dev/null
+  IN "${K[@]}" wait --for=condition=Ready "pod/bench-$i" --timeout=120s >/dev/null
+  baseline+=("$(echo "$(now) - $t" | bc -l)")
+  IN "${K[@]}" delete pod "bench-$i" --grace-period=0 --force >/dev/null 2>&1
+done
+base=$(printf '%s\n' "${baseline[@]}" | median)
+printf 'baseline: busybox pod create -> Ready, median of %d: %.1f s\n' "$rounds" "$base"
+
+memory() { # namespace: each pod's working set beside its containers' requests and limits
+  IN "${K[@]}" get --raw "/api/v1/nodes/r3node/proxy/stats/summary" > "$RUN/summary.json"
+  IN "${K[@]}" get pods -n "$1" -o json > "$RUN/pods.json"
+  python3 - "$RUN/summary.json" "$RUN/pods.json" <<'PY'
+import json, sys
+summary, pods = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+used = {(p["podRef"]["namespace"], p["podRef"]["name"]): p.get("memory", {}).get("workingSetBytes", 0) for p in summary["pods"]}
+for p in pods["items"]:
+    if p["status"].get("phase") != "Running":
+        continue
+    m = p["metadata"]; res = [c.get("resources", {}) for c in p["spec"]["containers"]]
+    req = "+".join(r.get("requests", {}).get("memory", "-") for r in res)
+    lim = "+".join(r.get("limits", {}).get("memory", "-") for r in res)
+    print(f"  {m['namespace']}/{m['name']}: {used.get((m['namespace'], m['name']), 0) / 2**20:.0f} MiB used, request {req}, limit {lim}")
+PY
+}
+
+for backend in minio garage; do
+  times=()
+  for i in $(seq 1 "$rounds"); do
+    t=$(now)
+    IN "${B[@]}" add-phase object-storage --set "object-storage.backend=$backend" --timeout 300 >/dev/null
+    times+=("$(echo "$(now) - $t" | bc -l)")
+    [ "$i" = "$rounds" ] && memory object-storage
+    IN "${B[@]}" remove-phase object-storage >/dev/null
+  done
+  m=$(printf '%s\n' "${times[@]}" | median)
+  printf 'object-storage (%s): add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$backend" "$rounds" "$m" "$(echo "$m / $base" | bc -l)"
+done
