@@ -44,5 +44,5 @@ async fn base_checkpoint_fails_without_enforcement_then_passes_from_a_clean_star
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let gone = kube::runtime::wait::await_condition(namespaces, "bigtop-checkpoint", kube::runtime::conditions::is_deleted(""));
     tokio::time::timeout(std::time::Duration::from_secs(120), gone).await.expect("namespace removed").unwrap();
-    assert!(containers_of("bigtop-checkpoint").is_empty());
+    no_containers_left("bigtop-checkpoint").await;
 }

@@ -106,3 +106,10 @@ fn built_look_alikes_keep_their_upstream_contract() {
         }
     }
 }
+
+#[test]
+fn images_of_an_unknown_phase_is_bad_input_with_the_list() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(["images", "object-storag"]).env_remove("KUBECONFIG").output().unwrap();
+    let out = common::Run::from(out).expect(2);
+    assert!(out.stderr.contains("bigtop-k8s phases"), "{}", out.stderr);
+}

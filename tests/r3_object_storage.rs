@@ -77,9 +77,9 @@ async fn policy_admits_lake_clients_only(client: &kube::Client, service: &str, p
     drop_namespace(client, "r3-np").await;
 }
 
-fn removed_completely(client_objects: Vec<(String, String)>) {
+async fn removed_completely(client_objects: Vec<(String, String)>) {
     assert!(client_objects.is_empty(), "objects left: {client_objects:?}");
-    assert!(containers_of(NS).is_empty(), "containers left: {:?}", containers_of(NS));
+    no_containers_left(NS).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,7 +105,7 @@ async fn minio_runs_on_real_pods_survives_a_restart_enforces_its_policy_and_remo
     assert_eq!(jobs.items.len(), 1, "{:?}", jobs.items.iter().map(|j| j.metadata.name.clone()).collect::<Vec<_>>());
 
     run(&["remove-phase", NS]).expect(0);
-    removed_completely(list_labelled(&client, NS).await.unwrap());
+    removed_completely(list_labelled(&client, NS).await.unwrap()).await;
     assert!(!installed_r3().contains(&NS.to_string()));
 }
 
@@ -123,7 +123,7 @@ async fn garage_runs_on_real_pods_survives_a_restart_enforces_its_policy_and_rem
     policy_admits_lake_clients_only(&client, "s3", 9000).await;
 
     run(&["remove-phase", NS]).expect(0);
-    removed_completely(list_labelled(&client, NS).await.unwrap());
+    removed_completely(list_labelled(&client, NS).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,7 +136,7 @@ async fn a_server_that_keeps_getting_oomkilled_fails_the_wait_early_with_its_rea
     assert!(out.stderr.contains("OOMKilled") && out.stderr.contains("restarted"), "{}", out.stderr);
     assert!(out.stderr.contains("StatefulSet/object-storage/minio"), "{}", out.stderr);
     run(&["remove-phase", NS]).expect(0);
-    removed_completely(list_labelled(&client, NS).await.unwrap());
+    removed_completely(list_labelled(&client, NS).await.unwrap()).await;
 }
 
 fn installed_r3() -> Vec<String> {

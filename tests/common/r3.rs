@@ -65,6 +65,18 @@ pub fn containers_of(namespace: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
 }
 
+/// Wait until containerd holds no container of `namespace`: the kubelet kills a deleted pod's
+/// containers at once and removes them in its next garbage collection (every minute).
+pub async fn no_containers_left(namespace: &str) {
+    for _ in 0..75 {
+        if containers_of(namespace).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    panic!("containers of namespace {namespace} still exist after 150 s: {:?}", containers_of(namespace));
+}
+
 /// Run `script` under `sh -c` in a one-shot busybox pod of `namespace` with `labels`; true when
 /// it exits 0. The pod is deleted afterwards.
 pub async fn pod_succeeds(client: &kube::Client, namespace: &str, name: &str, labels: serde_json::Value, script: &str) -> bool {
