@@ -42,7 +42,7 @@ async fn base_checkpoint_fails_without_enforcement_then_passes_from_a_clean_star
 
     // Success removes the namespace (deleted in the background: wait for it).
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let gone = kube::runtime::wait::await_condition(namespaces, "bigtop-checkpoint", kube::runtime::conditions::is_deleted(""));
+    let gone = kube::runtime::wait::await_condition(namespaces, "bigtop-checkpoint", |o: Option<&Namespace>| o.is_none());
     tokio::time::timeout(std::time::Duration::from_secs(120), gone).await.expect("namespace removed").unwrap();
     no_containers_left("bigtop-checkpoint").await;
 }

@@ -20,6 +20,7 @@ use super::{CheckpointError, Context, Evidence};
 const NAMESPACE: &str = "bigtop-checkpoint";
 const STEP_TIMEOUT: Duration = Duration::from_secs(180);
 const BYTES: u64 = 1 << 20;
+const DENY_ATTEMPTS: u32 = 3;
 
 pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Result<Evidence, CheckpointError> {
     let key = with.get("image").and_then(Value::as_str).ok_or_else(|| CheckpointError::Setting("image".into()))?;
@@ -55,7 +56,7 @@ async fn remove_namespace(c: &kube::Client) -> Result<(), CheckpointError> {
         Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
         Err(e) => return Err(api("delete the previous checkpoint namespace")(e)),
     }
-    let gone = await_condition(namespaces, NAMESPACE, kube::runtime::conditions::is_deleted(""));
+    let gone = await_condition(namespaces, NAMESPACE, |o: Option<&Namespace>| o.is_none());
     tokio::time::timeout(STEP_TIMEOUT, gone)
         .await
         .map_err(|_| {
@@ -134,10 +135,20 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
     )
     .await?;
-    if job_output(c, "client-denied", image, &fetch, false).await.is_ok() {
-        return Err(CheckpointError::Failed(
-            "a default-deny NetworkPolicy did not block pod-to-pod traffic: the CNI does not enforce policies".into(),
-        ));
+    // A CNI programs a new policy a moment after it exists: one request that got through proves
+    // nothing yet, every one of several does.
+    let mut blocked = false;
+    for attempt in 1..=DENY_ATTEMPTS {
+        if job_output(c, &format!("client-denied-{attempt}"), image, &fetch, false).await.is_err() {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if !blocked {
+        return Err(CheckpointError::Failed(format!(
+            "a default-deny NetworkPolicy did not block pod-to-pod traffic ({DENY_ATTEMPTS} tries): the CNI does not enforce policies"
+        )));
     }
     Api::<NetworkPolicy>::namespaced(c.clone(), NAMESPACE)
         .delete("deny-all", &DeleteParams::default())

@@ -98,7 +98,7 @@ pub async fn pod_succeeds(client: &kube::Client, namespace: &str, name: &str, la
         .expect("watch");
     let ok = done.and_then(|p| p.status).and_then(|s| s.phase).as_deref() == Some("Succeeded");
     pods.delete(name, &DeleteParams::default()).await.expect("delete pod");
-    let _ = await_condition(pods, name, kube::runtime::conditions::is_deleted("")).await;
+    let _ = await_condition(pods, name, |p: Option<&Pod>| p.is_none()).await;
     ok
 }
 
@@ -116,5 +116,5 @@ pub async fn namespace(client: &kube::Client, name: &str) {
 pub async fn drop_namespace(client: &kube::Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let _ = api.delete(name, &DeleteParams::background()).await;
-    let _ = tokio::time::timeout(Duration::from_secs(120), await_condition(api, name, kube::runtime::conditions::is_deleted(""))).await;
+    let _ = tokio::time::timeout(Duration::from_secs(120), await_condition(api, name, |n: Option<&Namespace>| n.is_none())).await;
 }
