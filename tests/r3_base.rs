@@ -27,6 +27,14 @@ async fn base_checkpoint_fails_without_enforcement_then_passes_from_a_clean_star
     let client = client().await;
 
     // Without an enforcer the default-deny policy blocks nothing: the checkpoint must say so.
+    // (The guard restarts it however this test ends: the other R3 tests need it.)
+    struct Restart;
+    impl Drop for Restart {
+        fn drop(&mut self) {
+            policy_enforcer("start");
+        }
+    }
+    let _restart = Restart;
     policy_enforcer("stop");
     let failed = base_checkpoint(&client).await.expect_err("policies are not enforced, the checkpoint must fail");
     assert!(failed.to_string().contains("did not block"), "{failed}");

@@ -63,6 +63,7 @@ async fn survives_pod_restart(client: &kube::Client, server: &str, service: &str
 /// enforcer adds a new pod's address to its sets about a second after the pod starts, so each
 /// probe retries for a while before it concludes.
 async fn policy_admits_lake_clients_only(client: &kube::Client, service: &str, port: u16) {
+    policy_enforcer("start"); // a no-op when it runs, as it should
     namespace(client, "r3-np").await;
     let url = format!("http://{service}.{NS}.svc.cluster.local:{port}/");
     // Any HTTP answer (MinIO and Garage answer 403 to an anonymous GET /) proves the path is open.

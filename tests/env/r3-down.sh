@@ -9,6 +9,7 @@ RUN=${RUN:?set RUN to the scratch directory r3-up.sh used}
 STATE=$RUN/r3
 [ -d "$STATE" ] || exit 0
 . "$here/lib.sh"
+stop pv-recycler
 bash "$here/r3-policy.sh" stop
 stop kube-proxy kubelet
 CTR=("$R3_BIN/ctr" --address "$STATE/containerd.sock" -n k8s.io)

@@ -150,6 +150,7 @@ spec:
   nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [$NODE]}]}]}}"
   done
 } | K apply -f - >/dev/null
+start pv-recycler bash "$here/r3/recycle-pvs.sh" "$B/kubectl" "$KC"
 K -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null ||
   { echo "CoreDNS did not roll out:" >&2; K -n kube-system describe pods -l k8s-app=kube-dns >&2; exit 1; }
-echo "R3 ready in $(elapsed "$started")s: CoreDNS, 8 local PVs, kube-proxy, kube-router (kubeconfig: $KC)"
+echo "R3 ready in $(elapsed "$started")s: CoreDNS, 8 local PVs (recycled when released), kube-proxy, kube-router (kubeconfig: $KC)"
