@@ -292,7 +292,7 @@ pub fn objects(sub: &Submission, conf: &PhaseConf) -> Vec<Value> {
     "spec": {
         "serviceAccountName": "spark",
         "restartPolicy": "Never",
-        "securityContext": {"runAsNonRoot": true, "runAsUser": 185},
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 185, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{
             "name": "spark-submit",
             "image": conf.image,

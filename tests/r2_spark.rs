@@ -110,9 +110,11 @@ async fn reads_the_sql_checkpoint_table(engine: Engine) {
     assert!(check(&evidence).unwrap_err().to_string().contains("bigtop-k8s verify sql"), "{evidence:?}");
 }
 
-/// The pods' init step, run by BusyBox (the fetcher image's shell and tools) against a loopback
-/// Maven repository serving the cached jars: it fetches what the role needs, checks sha256,
-/// reuses its per-node cache, and refuses bytes that do not match the pin.
+/// The jar cache's and the pods' init step, run by BusyBox (the fetcher image's shell and tools)
+/// against a loopback Maven repository serving the cached jars: the cache fetches every jar once
+/// in the repository's layout; a pod fetches what its role needs (from the cache when told,
+/// otherwise from the repository), checks sha256, downloads nothing it already holds, and
+/// refuses bytes that do not match the pin.
 #[test]
 fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     const POD_DIR: &str = "/opt/bigtop/jars";
@@ -137,12 +139,28 @@ fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     assert!(node.join("hadoop-aws-3.4.1.jar").exists() && node.join("hive-4.0.1/hive-exec-4.0.1.jar").exists());
     assert_eq!(fetcher.gets(), 3);
     assert!(fetcher.run(&with_hive, POD_DIR, &node, &["driver"]).status.success());
-    assert_eq!(fetcher.gets(), 3, "a second pod on the node downloads nothing");
+    assert_eq!(fetcher.gets(), 3, "a second run over the same directory downloads nothing");
 
     // Executors never talk to the metastore: no Hive client on their nodes.
     let executor_node = fetcher.node("executor-node");
     assert!(fetcher.run(&with_hive, POD_DIR, &executor_node, &["executor"]).status.success());
     assert!(executor_node.join("hadoop-aws-3.4.1.jar").exists() && !executor_node.join("hive-4.0.1").exists());
+
+    // The jar cache: every jar in the repository's layout, then pods served from it alone.
+    let cache = fetcher.node("cache");
+    let before = fetcher.gets();
+    let out = fetcher.run(&with_hive, POD_DIR, &cache, &["cache", &cache.display().to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fetcher.gets(), before + 3, "the cache downloads each jar once");
+    for pin in &pins {
+        assert!(cache.join(&pin.path).exists(), "{} is not in the cache", pin.path);
+    }
+    let (_served, cache_url) = fetcher.serve_dir(&cache);
+    let pod = fetcher.node("pod-from-cache");
+    let out = fetcher.run_with(&with_hive, POD_DIR, &pod, &["driver"], &[("BIGTOP_JAR_REPOSITORY", &cache_url)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(pod.join("bundle-2.24.6.jar").exists() && pod.join("hive-4.0.1/hive-exec-4.0.1.jar").exists());
+    assert_eq!(fetcher.gets(), before + 3, "pods fetch from the cache, not from the repository");
 
     // Bytes that do not match the pin are refused and not kept.
     fetcher.tamper(&pins[0]);

@@ -79,9 +79,26 @@ impl Fetcher {
 
     /// Run `script` with its pod directory `pod_dir` moved to `node_dir`.
     pub fn run(&self, script: &str, pod_dir: &str, node_dir: &Path, args: &[&str]) -> Output {
+        self.run_with(script, pod_dir, node_dir, args, &[])
+    }
+
+    /// [`Fetcher::run`] with environment variables (as a pod template sets them).
+    pub fn run_with(&self, script: &str, pod_dir: &str, node_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let file = self.work.path().join("fetch-jars.sh");
         std::fs::write(&file, script.replace(pod_dir, &node_dir.display().to_string())).unwrap();
-        Command::new(self.bin.join("sh")).arg(&file).args(args).env_clear().env("PATH", &self.bin).output().unwrap()
+        let mut cmd = Command::new(self.bin.join("sh"));
+        cmd.arg(&file).args(args).env_clear().env("PATH", &self.bin).envs(env.iter().copied());
+        cmd.output().unwrap()
+    }
+
+    /// Serve `dir` over HTTP on loopback (as the jar cache serves its volume); the URL.
+    pub fn serve_dir(&self, dir: &Path) -> (Server, String) {
+        let port = free_port();
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"]).arg(dir);
+        let server = Server::start(cmd, &self.work.path().join(format!("cache-{port}.log")));
+        await_tcp(&server, port);
+        (server, format!("http://127.0.0.1:{port}"))
     }
 
     /// A fresh directory standing for a node's (or a pod's) jar directory.
