@@ -90,7 +90,8 @@ fn built_look_alikes_keep_their_upstream_contract() {
             assert_eq!(&config["config"][field], want, "{name}: config field {field}");
         }
         let layer = tar_member(&tar, manifest[0]["Layers"][0].as_str().unwrap());
-        let mut listing = Command::new("tar").arg("-t").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut listing =
+            Command::new("tar").arg("-t").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
         std::io::Write::write_all(listing.stdin.as_mut().unwrap(), &layer).unwrap();
         let paths = String::from_utf8(listing.wait_with_output().unwrap().stdout).unwrap();
         let has = |p: &str| {

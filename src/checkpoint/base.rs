@@ -107,7 +107,8 @@ async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, St
 }
 
 async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), CheckpointError> {
-    let mut web = pod_spec(image, "echo ok > /www/index.html && httpd -f -p 8080 -h /www", ("www", json!({"emptyDir": {"sizeLimit": "1Mi"}})));
+    let mut web =
+        pod_spec(image, "echo ok > /www/index.html && httpd -f -p 8080 -h /www", ("www", json!({"emptyDir": {"sizeLimit": "1Mi"}})));
     web["containers"][0]["ports"] = json!([{"containerPort": 8080}]);
     apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}}, "spec": web}))
         .await?;

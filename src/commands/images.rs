@@ -30,7 +30,8 @@ pub struct ImageUse {
 pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result<Vec<ImageUse>, Error> {
     let catalog = g.catalog()?;
     let (spec, resolved) = load_spec(&catalog, spec_args)?;
-    let names: Vec<String> = if phases.is_empty() { catalog.phase_names().into_iter().map(String::from).collect() } else { phases.to_vec() };
+    let names: Vec<String> =
+        if phases.is_empty() { catalog.phase_names().into_iter().map(String::from).collect() } else { phases.to_vec() };
     check_names(&catalog, &names).map_err(super::add::plan_error)?;
     let mut out = Vec::new();
     for name in &names {
@@ -45,7 +46,8 @@ pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result
             }
         }
         for object in &rendered.objects {
-            let addon = object.pointer(&format!("/metadata/labels/{}", ADDON_LABEL.replace('/', "~1"))).and_then(Value::as_str).unwrap_or_default();
+            let addon =
+                object.pointer(&format!("/metadata/labels/{}", ADDON_LABEL.replace('/', "~1"))).and_then(Value::as_str).unwrap_or_default();
             let mut images = Vec::new();
             pod_images(object, &mut images);
             for image in images {

@@ -31,20 +31,28 @@ done
 base=$(printf '%s\n' "${baseline[@]}" | median)
 printf 'baseline: busybox pod create -> Ready, median of %d: %.1f s\n' "$rounds" "$base"
 
-memory() { # namespace: each pod's working set beside its containers' requests and limits
-  IN "${K[@]}" get --raw "/api/v1/nodes/r3node/proxy/stats/summary" > "$RUN/summary.json"
+memory() { # namespace: each pod's working set and RSS beside its containers' requests and limits
+  # The kubelet samples container stats every 10-15 s: wait until the namespace's pods have some.
+  for _ in $(seq 1 30); do
+    IN "${K[@]}" get --raw "/api/v1/nodes/r3node/proxy/stats/summary" > "$RUN/summary.json"
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if any(p["podRef"]["namespace"]==sys.argv[2] and any(c.get("memory",{}).get("workingSetBytes") for c in p.get("containers",[])) for p in s["pods"]) else 1)' "$RUN/summary.json" "$1" && break
+    sleep 1
+  done
   IN "${K[@]}" get pods -n "$1" -o json > "$RUN/pods.json"
   python3 - "$RUN/summary.json" "$RUN/pods.json" <<'PY'
 import json, sys
 summary, pods = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-used = {(p["podRef"]["namespace"], p["podRef"]["name"]): p.get("memory", {}).get("workingSetBytes", 0) for p in summary["pods"]}
+def used(p, key):
+    return sum(c.get("memory", {}).get(key) or 0 for c in p.get("containers", []))
+stats = {(p["podRef"]["namespace"], p["podRef"]["name"]): (used(p, "workingSetBytes"), used(p, "rssBytes")) for p in summary["pods"]}
 for p in pods["items"]:
     if p["status"].get("phase") != "Running":
         continue
     m = p["metadata"]; res = [c.get("resources", {}) for c in p["spec"]["containers"]]
     req = "+".join(r.get("requests", {}).get("memory", "-") for r in res)
     lim = "+".join(r.get("limits", {}).get("memory", "-") for r in res)
-    print(f"  {m['namespace']}/{m['name']}: {used.get((m['namespace'], m['name']), 0) / 2**20:.0f} MiB used, request {req}, limit {lim}")
+    ws, rss = stats.get((m["namespace"], m["name"]), (0, 0))
+    print(f"  {m['namespace']}/{m['name']}: working set {ws / 2**20:.0f} MiB, RSS {rss / 2**20:.0f} MiB; request {req}, limit {lim}")
 PY
 }
 
