@@ -128,14 +128,15 @@ async fn garage_runs_on_real_pods_survives_a_restart_enforces_its_policy_and_rem
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_server_that_keeps_getting_oomkilled_fails_the_wait_early_with_its_reason() {
+async fn a_server_that_keeps_dying_fails_the_wait_early_with_its_reason() {
     let _guard = lock();
     let client = client().await;
-    // 24 MiB cannot hold MinIO: the kubelet kills it, restarts it with back-off, kills it again.
+    // 24 MiB cannot hold MinIO: the kubelet OOM-kills it, or (when the node is busy and MinIO
+    // merely crawls) its liveness probe kills it — restarted with back-off, killed again.
     let out = run(&["add-phase", NS, "--set", "minio.memory=24Mi", "--timeout", "600"]);
     assert_eq!(out.code, 1, "a crash loop is a failure (1), not a timeout (5)\n{}", out.stderr);
-    assert!(out.stderr.contains("OOMKilled") && out.stderr.contains("restarted"), "{}", out.stderr);
-    assert!(out.stderr.contains("StatefulSet/object-storage/minio"), "{}", out.stderr);
+    assert!(out.stderr.contains("StatefulSet/object-storage/minio is not ready: pod minio-0: container minio restarted"), "{}", out.stderr);
+    assert!(out.stderr.contains("OOMKilled") || out.stderr.contains("CrashLoopBackOff"), "{}", out.stderr);
     run(&["remove-phase", NS]).expect(0);
     removed_completely(list_labelled(&client, NS).await.unwrap()).await;
 }
