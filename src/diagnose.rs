@@ -59,19 +59,11 @@ pub async fn crash_looping(client: &Client, applied: &Applied, restarts: i32) ->
             let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone()).unwrap_or_default();
             (last == "OOMKilled" || waiting == "CrashLoopBackOff").then(|| {
                 let pod_name = pod.metadata.name.clone().unwrap_or_default();
-                format!(
-                    "pod {pod_name}: container {} restarted {} times (last exit: {})",
-                    cs.name,
-                    cs.restart_count,
-                    last_or(&last, "error")
-                )
+                let last = if last.is_empty() { "error" } else { &last };
+                format!("pod {pod_name}: container {} restarted {} times (last exit: {last})", cs.name, cs.restart_count)
             })
         })
     })
-}
-
-fn last_or<'a>(reason: &'a str, fallback: &'a str) -> &'a str {
-    if reason.is_empty() { fallback } else { reason }
 }
 
 /// `k=v,k=v` from `spec.selector.matchLabels`.

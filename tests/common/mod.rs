@@ -72,9 +72,14 @@ pub fn run(args: &[&str]) -> Run {
 }
 
 pub async fn client() -> kube::Client {
+    client_of(&kubeconfig()).await
+}
+
+/// A client for the cluster of the kubeconfig at `path`.
+pub async fn client_of(path: &std::path::Path) -> kube::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kc = kube::config::Kubeconfig::read_from(kubeconfig()).expect("R1 kubeconfig readable");
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("R1 kubeconfig valid");
+    let kc = kube::config::Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("kubeconfig valid");
     kube::Client::try_from(config).expect("client")
 }
 

@@ -39,10 +39,7 @@ pub fn run(args: &[&str]) -> Run {
 }
 
 pub async fn client() -> kube::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let kc = kube::config::Kubeconfig::read_from(kubeconfig()).expect("R3 kubeconfig readable");
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("R3 kubeconfig valid");
-    kube::Client::try_from(config).expect("client")
+    super::client_of(&kubeconfig()).await
 }
 
 /// Start or stop the NetworkPolicy enforcer (kube-router) of the R3 node.
