@@ -13,6 +13,7 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 
+use crate::error::error_text;
 use crate::render::describe;
 
 /// Our one server-side apply field manager.
@@ -216,14 +217,6 @@ pub fn is_transient(e: &kube::Error) -> bool {
         kube::Error::Api(status) => matches!(status.code, 409 | 429 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
-    }
-}
-
-/// The server's own message when there is one: it names the offending field.
-pub fn error_text(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => format!("{} (HTTP {} {})", status.message, status.code, status.reason).replace(" )", ")"),
-        other => crate::cluster::root_cause(other),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::params::quantity_bytes;
+use crate::validation::quantity_bytes;
 
 /// Requests summed over objects.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -11,10 +11,10 @@ use crate::commands::{self, Globals, SpecArgs, add, capi, cluster, remove};
 use crate::error::{Error, Exit};
 use crate::output::{Format, print};
 use crate::plan::MissingDeps;
+use crate::profile::Profile;
 use crate::progress::{Mode, Progress};
 use crate::provider::capi::{CapiSpec, Infrastructure};
 use crate::provider::kind::{KindRole, KindSpec, PortMapping};
-use crate::spec::Profile;
 
 /// Cloud-in-a-box analytics on Kubernetes, installed in verified phases.
 #[derive(Debug, Parser)]

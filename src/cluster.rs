@@ -7,7 +7,7 @@ use std::time::Duration;
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::error::Error;
+use crate::error::{Error, root_cause};
 
 /// Which cluster to talk to.
 #[derive(Debug, Clone, Default)]
@@ -71,13 +71,4 @@ fn read_kubeconfig(target: &Target) -> Result<Kubeconfig, Error> {
             .map_err(|e| Error::prerequisite(format!("cannot read kubeconfig {}", path.display())).with_source(e)),
         None => Kubeconfig::read().map_err(|e| missing(root_cause(&e))),
     }
-}
-
-/// The innermost cause of an error, which is usually the one a user can act on.
-pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }

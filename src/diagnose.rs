@@ -137,7 +137,7 @@ async fn logs(client: &Client, ns: &str, name: &str, previous: bool) -> String {
     match tokio::time::timeout(LOG_TIMEOUT, pods.logs(name, &params)).await {
         Ok(Ok(text)) if text.trim().is_empty() => "\n      logs: (empty)".into(),
         Ok(Ok(text)) => text.lines().map(|l| format!("\n      log: {l}")).collect(),
-        Ok(Err(e)) => format!("\n      logs unavailable: {}", crate::apply::error_text(&e)),
+        Ok(Err(e)) => format!("\n      logs unavailable: {}", crate::error::error_text(&e)),
         Err(_) => format!("\n      logs unavailable: no answer within {}s", LOG_TIMEOUT.as_secs()),
     }
 }

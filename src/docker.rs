@@ -58,12 +58,12 @@ pub async fn connect() -> Result<Docker, DockerError> {
     let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
     let docker = match tokio::time::timeout(PING_TIMEOUT, docker.negotiate_version()).await {
         Ok(Ok(d)) => d,
-        Ok(Err(e)) => return Err(unreachable(crate::cluster::root_cause(&e))),
+        Ok(Err(e)) => return Err(unreachable(crate::error::root_cause(&e))),
         Err(_) => return Err(unreachable(format!("no answer within {}s", PING_TIMEOUT.as_secs()))),
     };
     match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
         Ok(Ok(_)) => Ok(docker),
-        Ok(Err(e)) => Err(unreachable(crate::cluster::root_cause(&e))),
+        Ok(Err(e)) => Err(unreachable(crate::error::root_cause(&e))),
         Err(_) => Err(unreachable(format!("no answer within {}s", PING_TIMEOUT.as_secs()))),
     }
 }

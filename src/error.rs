@@ -92,7 +92,7 @@ impl Error {
             // kube's Display of an API status repeats the message and dumps the struct; the
             // server's message, code and reason say it all, and nothing useful lies below.
             if let Some(k) = c.downcast_ref::<kube::Error>() {
-                out.push_str(&format!("\n  {n}: {}", crate::apply::error_text(k)));
+                out.push_str(&format!("\n  {n}: {}", error_text(k)));
                 break;
             }
             out.push_str(&format!("\n  {n}: {c}"));
@@ -103,6 +103,23 @@ impl Error {
             out.push_str(&format!("\nhint: {h}"));
         }
         out
+    }
+}
+
+/// The innermost cause of an error, which is usually the one a user can act on.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// The server's own message when there is one: it names the offending field.
+pub fn error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("{} (HTTP {} {})", status.message, status.code, status.reason).replace(" )", ")"),
+        other => root_cause(other),
     }
 }
 

@@ -18,10 +18,12 @@ pub mod diagnose;
 pub mod docker;
 pub mod error;
 pub mod fetch;
+pub mod forward;
 pub mod output;
 pub mod params;
 pub mod plan;
 pub mod preflight;
+pub mod profile;
 pub mod progress;
 pub mod provider;
 pub mod remove;
@@ -33,6 +35,7 @@ pub mod spark;
 pub mod spec;
 pub mod sql;
 pub mod state;
+pub mod validation;
 pub mod wait;
 
 /// An HTTP client for services reached through port-forwards on loopback: never through a proxy

@@ -54,7 +54,7 @@ impl Needs {
     /// What a profile's budget asks for (nothing, without a budget).
     pub fn from_budget(budget: Option<&Budget>) -> Needs {
         Needs {
-            memory_bytes: budget.and_then(|b| crate::params::quantity_bytes(&b.memory)).unwrap_or(0),
+            memory_bytes: budget.and_then(|b| crate::validation::quantity_bytes(&b.memory)).unwrap_or(0),
             cpu_milli: budget.map(|b| crate::budget::cpu_milli(&b.cpu)).unwrap_or(0),
             disk_bytes: DISK_NEEDED,
         }

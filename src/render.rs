@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Addon, Catalog, GeneratedSecret};
 use crate::params::{self, Resolved};
-use crate::spec::Profile;
+use crate::profile::Profile;
 
 /// Label every object carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "bigtop-k8s");

@@ -52,7 +52,7 @@ pub async fn read_all(client: &Client, namespace: &str, name: &str) -> Result<BT
 pub async fn read_value(client: &Client, namespace: &str, secret: &str, key: &str) -> Result<String, String> {
     let values = read_all(client, namespace, secret)
         .await
-        .map_err(|e| format!("cannot read Secret {namespace}/{secret}: {}", crate::apply::error_text(&e)))?;
+        .map_err(|e| format!("cannot read Secret {namespace}/{secret}: {}", crate::error::error_text(&e)))?;
     values.get(key).cloned().ok_or_else(|| format!("Secret {namespace}/{secret} has no key {key}"))
 }
 

@@ -14,7 +14,7 @@ use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::params::{JVM_MIN_MIB, jvm_memory_mib};
+use crate::validation::{JVM_MIN_MIB, jvm_memory_mib};
 
 /// Namespace of the spark phase.
 pub const NAMESPACE: &str = "spark";
@@ -62,7 +62,7 @@ pub enum SparkError {
 
 fn api(action: impl Into<String>) -> impl FnOnce(kube::Error) -> SparkError {
     let action = action.into();
-    move |e| SparkError::Api { action, detail: crate::apply::error_text(&e) }
+    move |e| SparkError::Api { action, detail: crate::error::error_text(&e) }
 }
 
 /// The application to run.

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Which protocol dialect: the header prefix differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// Trino (`X-Trino-*` headers).
     Trino,
@@ -142,7 +143,7 @@ impl Client {
                     return Err(SqlError::Protocol { url: url.into(), detail: format!("HTTP {status}: {}", head(&text)) });
                 }
                 Err(e) if e.is_connect() && attempt < RETRIES => {}
-                Err(e) => return Err(unreachable(crate::cluster::root_cause(&e))),
+                Err(e) => return Err(unreachable(crate::error::root_cause(&e))),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(3));

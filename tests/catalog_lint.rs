@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use bigtop_k8s::budget;
 use bigtop_k8s::catalog::Catalog;
-use bigtop_k8s::checkpoint::KINDS;
-use bigtop_k8s::params::{self, Overrides, quantity_bytes};
+use bigtop_k8s::params::{self, Overrides};
 use bigtop_k8s::plan::selected_addons;
+use bigtop_k8s::profile::Profile;
 use bigtop_k8s::render::{RenderInput, render_templates};
-use bigtop_k8s::spec::Profile;
+use bigtop_k8s::validation::quantity_bytes;
 use serde_json::Value;
 
 fn catalog() -> Catalog {
@@ -108,21 +108,33 @@ fn every_template_renders_under_every_profile_and_every_container_is_sized() {
     }
 }
 
+/// Checkpoint and setup kinds are typed: a kind this binary does not implement, or a setting
+/// it does not know, fails when the catalog loads, and the CLI stops with exit 2 before it
+/// connects to any cluster (the kubeconfig here does not exist: reaching it would be exit 3).
 #[test]
-fn every_checkpoint_kind_is_implemented() {
-    for addon in catalog().addons.values() {
-        if let Some(c) = &addon.checkpoint {
-            assert!(KINDS.contains(&c.kind.as_str()), "{}: checkpoint kind {}", addon.name, c.kind);
-        }
-    }
-}
-
-#[test]
-fn every_setup_kind_is_implemented() {
-    for addon in catalog().addons.values() {
-        if let Some(s) = &addon.setup {
-            assert!(bigtop_k8s::setup::KINDS.contains(&s.kind.as_str()), "{}: setup kind {}", addon.name, s.kind);
-        }
+fn an_unknown_kind_or_setting_fails_when_the_catalog_loads() {
+    let cases = [
+        ("checkpoint:\n  kind: htp\n  with: {service: web, port: 80}\n", "htp"),
+        ("checkpoint:\n  kind: http\n  with: {service: web, port: 80, colour: red}\n", "colour"),
+        ("setup:\n  kind: garage-admin\n  with: {service: garage, port: 3903}\n", "secret"),
+    ];
+    for (action, named) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("phases.yaml"), "- {name: odd, description: bad action, addons: [odd]}\n").unwrap();
+        std::fs::create_dir(dir.path().join("odd")).unwrap();
+        let addon = format!("name: odd\nphase: odd\nversion: '1'\nnamespace: odd\n{action}");
+        std::fs::write(dir.path().join("odd/addon.yaml"), addon).unwrap();
+        let err = Catalog::with_extra_dir(dir.path()).unwrap_err();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+        assert!(chain.contains("odd/addon.yaml") && chain.contains(named), "{action}: {chain}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+            .args(["add-phase", "odd", "--kubeconfig", "/nonexistent/kubeconfig", "--catalog-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{action}: {stderr}");
+        assert!(stderr.contains("cannot load the addon catalog") && stderr.contains(named), "{action}: {stderr}");
     }
 }
 

@@ -131,7 +131,7 @@ async fn bench_checkpoint_through_port_forward_vs_direct() {
     let minio = Minio::start(rendered_from_cluster());
     minio.setup();
     route(&client, "object-storage", 9000, minio.port).await;
-    let fwd = bigtop_k8s::checkpoint::forward::forward(&client, "object-storage", "minio", 9000, 0).await.unwrap();
+    let fwd = bigtop_k8s::forward::forward(&client, "object-storage", "minio", 9000, 0).await.unwrap();
     let through = format!("http://{}", fwd.local);
     let key = minio.key("sql");
     let rounds = 5;

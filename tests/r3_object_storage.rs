@@ -4,7 +4,7 @@
 
 mod common;
 
-use bigtop_k8s::checkpoint::forward::forward;
+use bigtop_k8s::forward::forward;
 use bigtop_k8s::remove::list_labelled;
 use bigtop_k8s::s3::S3;
 use common::lock;
@@ -23,7 +23,7 @@ async fn sql_key(client: &kube::Client) -> (String, String) {
     (text("access-key"), text("secret-key"))
 }
 
-async fn s3_through_forward(client: &kube::Client, service: &str, port: u16) -> (S3, bigtop_k8s::checkpoint::forward::Forward) {
+async fn s3_through_forward(client: &kube::Client, service: &str, port: u16) -> (S3, bigtop_k8s::forward::Forward) {
     let fwd = forward(client, NS, service, port, 0).await.expect("port-forward to the S3 server");
     let (access, secret) = sql_key(client).await;
     let s3 = S3::new(&format!("http://{}", fwd.local), "us-east-1", &access, &secret).unwrap();

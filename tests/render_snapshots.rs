@@ -5,8 +5,8 @@
 
 use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::params::{self, Overrides};
+use bigtop_k8s::profile::Profile;
 use bigtop_k8s::render::{RenderInput, render_templates, to_yaml};
-use bigtop_k8s::spec::Profile;
 
 #[test]
 fn rendered_addons_match_their_snapshots() {

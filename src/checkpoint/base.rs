@@ -5,7 +5,6 @@
 //!
 //! Settings: `image` (an image key of the addon with sh, sha256sum, head, timeout, wget and httpd).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::Job;
@@ -16,14 +15,15 @@ use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
 use super::{CheckpointError, Context, Evidence};
+use crate::catalog::actions::StorageCheck;
 
 const NAMESPACE: &str = "bigtop-checkpoint";
 const STEP_TIMEOUT: Duration = Duration::from_secs(180);
 const BYTES: u64 = 1 << 20;
 const DENY_ATTEMPTS: u32 = 3;
 
-pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Result<Evidence, CheckpointError> {
-    let key = with.get("image").and_then(Value::as_str).ok_or_else(|| CheckpointError::Setting("image".into()))?;
+pub(super) async fn run(ctx: &Context<'_>, s: &StorageCheck) -> Result<Evidence, CheckpointError> {
+    let key = &s.image;
     let image = ctx.addon.images.get(key).ok_or_else(|| CheckpointError::Setting(format!("image {key}")))?.clone();
     let c = ctx.client;
     let mut evidence = Evidence::new();
@@ -240,5 +240,5 @@ async fn apply(c: &kube::Client, obj: Value) -> Result<(), CheckpointError> {
 }
 
 fn api(action: &str) -> impl Fn(kube::Error) -> CheckpointError + '_ {
-    move |e| CheckpointError::Failed(format!("cannot {action}: {}", crate::apply::error_text(&e)))
+    move |e| CheckpointError::Failed(format!("cannot {action}: {}", crate::error::error_text(&e)))
 }

@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{CheckpointError, Context, Evidence, Settings, forward};
+use super::{CheckpointError, Context, Evidence};
+use crate::catalog::actions::HttpCheck;
 use crate::fetch::sha256;
+use crate::forward;
 
-pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
-    let service = s.str("service")?;
-    let port = s.port("port")?;
-    let path = s.str("path").unwrap_or_else(|_| "/".into());
-    let expect = s.u64_or("status", 200) as u16;
+pub(super) async fn run(ctx: &Context<'_>, s: &HttpCheck) -> Result<Evidence, CheckpointError> {
+    let HttpCheck { service, port, path, status: expect } = s;
+    let (port, expect) = (*port, *expect);
     let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &service, port, 0).await?;
     let url = format!("http://{}{path}", fwd.local);
     let http = crate::local_http_client(std::time::Duration::from_secs(30)).map_err(|e| CheckpointError::Failed(e.to_string()))?;

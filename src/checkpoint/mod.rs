@@ -3,7 +3,6 @@
 //! and its settings.
 
 mod base;
-pub mod forward;
 mod http;
 pub mod s3;
 pub mod spark;
@@ -14,26 +13,20 @@ use std::collections::BTreeMap;
 use kube::Client;
 use serde_json::Value;
 
-use crate::catalog::Addon;
+use crate::catalog::{Addon, Checkpoint};
 
 /// What a checkpoint measured.
 pub type Evidence = BTreeMap<String, Value>;
 
-/// Checkpoint kinds this binary implements.
-pub const KINDS: [&str; 5] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip"];
-
 /// Why a checkpoint failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    /// The addon names a kind we do not implement.
-    #[error("unknown checkpoint kind {0}")]
-    UnknownKind(String),
     /// A setting in `addon.yaml` is missing or has the wrong type.
     #[error("checkpoint setting {0} is missing or invalid")]
     Setting(String),
     /// The port-forward to the service could not be opened.
     #[error("cannot reach the service through a port-forward")]
-    Forward(#[from] forward::ForwardError),
+    Forward(#[from] crate::forward::ForwardError),
     /// The server refused the credentials or the permission.
     #[error("access denied: check Secret {secret} ({detail})")]
     AccessDenied {
@@ -60,13 +53,12 @@ pub struct Context<'a> {
 /// Run the addon's checkpoint.
 pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
     let Some(def) = &ctx.addon.checkpoint else { return Ok(Evidence::new()) };
-    match def.kind.as_str() {
-        "http" => http::run(ctx, &Settings(&def.with)).await,
-        "s3-roundtrip" => s3::run(ctx, &Settings(&def.with)).await,
-        "storage-and-policy" => base::run(ctx, &def.with).await,
-        "spark-job" => spark::run(ctx, &Settings(&def.with)).await,
-        "sql-roundtrip" => sql::run(ctx, &Settings(&def.with)).await,
-        other => Err(CheckpointError::UnknownKind(other.into())),
+    match def {
+        Checkpoint::Http(s) => http::run(ctx, s).await,
+        Checkpoint::S3Roundtrip(s) => s3::run(ctx, s).await,
+        Checkpoint::StorageAndPolicy(s) => base::run(ctx, s).await,
+        Checkpoint::SparkJob(s) => spark::run(ctx, s).await,
+        Checkpoint::SqlRoundtrip(s) => sql::run(ctx, s).await,
     }
 }
 
@@ -77,24 +69,4 @@ async fn warehouse_bucket(client: &kube::Client) -> Result<String, CheckpointErr
     bucket
         .map(str::to_string)
         .ok_or_else(|| CheckpointError::Failed("the object-storage phase is not recorded: `bigtop-k8s add-phase object-storage`".into()))
-}
-
-/// Typed access to a checkpoint's `with:` settings.
-pub struct Settings<'a>(pub &'a BTreeMap<String, Value>);
-
-impl Settings<'_> {
-    /// A string setting.
-    pub fn str(&self, key: &str) -> Result<String, CheckpointError> {
-        self.0.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(key.into()))
-    }
-
-    /// A port setting.
-    pub fn port(&self, key: &str) -> Result<u16, CheckpointError> {
-        self.0.get(key).and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()).ok_or_else(|| CheckpointError::Setting(key.into()))
-    }
-
-    /// An integer setting with a default.
-    pub fn u64_or(&self, key: &str, default: u64) -> u64 {
-        self.0.get(key).and_then(Value::as_u64).unwrap_or(default)
-    }
 }

@@ -10,8 +10,10 @@ use std::time::Instant;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use super::{CheckpointError, Context, Evidence, Settings, forward};
+use super::{CheckpointError, Context, Evidence};
+use crate::catalog::actions::S3Check;
 use crate::fetch::sha256;
+use crate::forward;
 use crate::s3::{S3, S3Error};
 
 /// A per-service key and where it is stored (for messages).
@@ -42,16 +44,14 @@ const PLAIN_BYTES: usize = 1 << 20;
 const MULTIPART_BYTES: usize = 11 << 20;
 const PART_BYTES: usize = 5 << 20;
 
-pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
-    let secret = s.str("secret")?;
-    let key = read_key(ctx, &secret).await?;
-    let bucket = param(ctx, &s.str("bucket-param")?)?;
-    let forbidden = param(ctx, &s.str("forbidden-bucket-param")?)?;
-    let region = s.str("region")?;
-    let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.str("service")?, s.port("port")?, 0).await?;
+pub(super) async fn run(ctx: &Context<'_>, s: &S3Check) -> Result<Evidence, CheckpointError> {
+    let key = read_key(ctx, &s.secret).await?;
+    let bucket = param(ctx, &s.bucket_param)?;
+    let forbidden = param(ctx, &s.forbidden_bucket_param)?;
+    let region = &s.region;
+    let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.service, s.port, 0).await?;
     let endpoint = format!("http://{}", fwd.local);
-    let mut evidence =
-        roundtrip(&Target { endpoint: &endpoint, region: &region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
+    let mut evidence = roundtrip(&Target { endpoint: &endpoint, region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
     evidence.insert("pod".into(), json!(fwd.pod));
     Ok(evidence)
 }

@@ -11,7 +11,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use serde_json::{Value, json};
 
-use super::{CheckpointError, Context, Evidence, Settings, sql};
+use super::{CheckpointError, Context, Evidence, sql};
+use crate::catalog::actions::SparkJobCheck;
 use crate::spark::{self, App, Resources, Submission};
 
 const ROWS: u64 = 1000;
@@ -20,14 +21,14 @@ const SUM: u64 = 332_833_500;
 const START_BUDGET: Duration = Duration::from_secs(300);
 const RUN_BUDGET: Duration = Duration::from_secs(900);
 
-pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
-    let (cm_name, file) = (s.str("configmap")?, s.str("file")?);
+pub(super) async fn run(ctx: &Context<'_>, s: &SparkJobCheck) -> Result<Evidence, CheckpointError> {
+    let (cm_name, file) = (&s.configmap, &s.file);
     let ns = &ctx.addon.namespace;
     let cm = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
         .get(&cm_name)
         .await
-        .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::apply::error_text(&e))))?;
-    let job = cm.data.and_then(|mut d| d.remove(&file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
+        .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::error::error_text(&e))))?;
+    let job = cm.data.and_then(|mut d| d.remove(file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
     let bucket = super::warehouse_bucket(ctx.client).await?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
     let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
@@ -35,7 +36,8 @@ pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence,
     if conf.metastore {
         args.push(sql_table());
     }
-    let sub = Submission::new("bigtop-checkpoint", App::File { name: file, bytes: job.into_bytes() }, None, args, Resources::default());
+    let sub =
+        Submission::new("bigtop-checkpoint", App::File { name: file.clone(), bytes: job.into_bytes() }, None, args, Resources::default());
     let mut tail = VecDeque::new();
     let outcome = spark::run(ctx.client, &sub, &conf, START_BUDGET, Some(RUN_BUDGET), |line| {
         if tail.len() == 20 {

@@ -13,7 +13,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::s3::{ServiceKey, read_key};
-use super::{CheckpointError, Context, Evidence, Settings, forward};
+use super::{CheckpointError, Context, Evidence};
+use crate::catalog::actions::SqlCheck;
+use crate::forward;
 use crate::s3::S3;
 use crate::sql::{Client, Engine, SqlError};
 
@@ -36,11 +38,11 @@ pub struct Target<'a> {
 /// The rows the checkpoint writes and must read back.
 pub const ROWS: [(i64, &str); 3] = [(1, "lake"), (2, "sql"), (3, "checkpoint")];
 
-pub(super) async fn run(ctx: &Context<'_>, s: &Settings<'_>) -> Result<Evidence, CheckpointError> {
-    let engine = Engine::from_name(&s.str("engine")?).ok_or_else(|| CheckpointError::Setting("engine".into()))?;
+pub(super) async fn run(ctx: &Context<'_>, s: &SqlCheck) -> Result<Evidence, CheckpointError> {
+    let engine = s.engine;
     let key = read_key(ctx, "s3-sql").await?;
     let bucket = super::warehouse_bucket(ctx.client).await?;
-    let sql = forward::forward(ctx.client, &ctx.addon.namespace, &s.str("service")?, s.port("port")?, 0).await?;
+    let sql = forward::forward(ctx.client, &ctx.addon.namespace, &s.service, s.port, 0).await?;
     let lake = forward::forward(ctx.client, "object-storage", "s3", 9000, 0).await?;
     let (engine_url, s3_endpoint) = (format!("http://{}", sql.local), format!("http://{}", lake.local));
     let mut evidence =

@@ -11,8 +11,8 @@ use crate::cluster::{Cluster, connect};
 use crate::error::{Error, Exit};
 use crate::params::Resolved;
 use crate::plan::{self, MissingDeps, PlanError};
+use crate::profile::Profile;
 use crate::render::digest;
-use crate::spec::Profile;
 use crate::state::{self, CheckpointRecord, PhaseRecord};
 use crate::wait::{WaitError, wait_ready};
 
@@ -233,7 +233,7 @@ async fn run_setups(
     for name in &planned.addons {
         let addon = &catalog.addons[name];
         let Some(def) = &addon.setup else { continue };
-        let step = g.progress.start(format!("setup {}/{name} ({})", planned.phase, def.kind));
+        let step = g.progress.start(format!("setup {}/{name} ({})", planned.phase, def.kind()));
         let ctx = crate::setup::Context { client: &cluster.client, addon, phase, params };
         let done = tokio::time::timeout(g.timeout, crate::setup::run(&ctx))
             .await

@@ -12,7 +12,7 @@ use super::Globals;
 use crate::cluster::connect;
 use crate::output::table;
 use crate::preflight::{Check, Host, Needs, Verdict, check, docker_checks};
-use crate::spec::Profile;
+use crate::profile::Profile;
 
 /// Run every check — Docker (for Kind) against `profile`'s budget, then Kubernetes access —
 /// and return the verdicts; the command's exit code comes from them.

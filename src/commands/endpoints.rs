@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::{Globals, state_error};
-use crate::checkpoint::forward::{ForwardError, forward};
 use crate::cluster::connect;
 use crate::error::Error;
+use crate::forward::{ForwardError, forward};
 use crate::output::table;
 use crate::state;
 

@@ -31,9 +31,10 @@ use crate::fetch::Fetcher;
 use crate::output::Format;
 use crate::params::{self, Resolved};
 use crate::plan::PlannedPhase;
+use crate::profile::Profile;
 use crate::progress::Progress;
 use crate::render::{RenderInput, render_addon};
-use crate::spec::{Profile, Spec};
+use crate::spec::Spec;
 
 /// Options every command shares.
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::params::{self, Resolved};
 use crate::plan::selected_addons;
+use crate::profile::Profile;
 use crate::render::{RenderInput, render_templates};
-use crate::spec::Profile;
 
 /// One phase as `phases` shows it.
 #[derive(Debug, Serialize)]

@@ -2,9 +2,9 @@
 //! with the same REST client the checkpoint uses, and print the rows as a table.
 
 use super::{Globals, state_error};
-use crate::checkpoint::forward;
 use crate::cluster::connect;
 use crate::error::Error;
+use crate::forward;
 use crate::sql::{Client, Engine, QueryResult};
 
 /// Run `sql <statement>`.

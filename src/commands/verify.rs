@@ -62,7 +62,7 @@ pub async fn checkpoint_phase(
     for name in record.addons.keys() {
         let Some(addon) = catalog.addons.get(name) else { continue };
         let Some(def) = &addon.checkpoint else { continue };
-        let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind));
+        let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind()));
         let ctx = Context { client: &cluster.client, addon, params: &record.parameters };
         let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&ctx))
             .await
@@ -74,7 +74,7 @@ pub async fn checkpoint_phase(
             }
             Err(e) => {
                 drop(step);
-                let detail = crate::cluster::root_cause(&e);
+                let detail = crate::error::root_cause(&e);
                 let message = if detail == e.to_string() { detail.clone() } else { format!("{e}: {detail}") };
                 evidence.insert(name.clone(), json!({"error": message}));
                 let record = CheckpointRecord { passed: false, at: state::now(), evidence };

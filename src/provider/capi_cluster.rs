@@ -196,7 +196,7 @@ fn of_cluster(cluster: &ClusterRef) -> ListParams {
 }
 
 fn api_error(action: &'static str, cluster: &ClusterRef, e: &kube::Error) -> CapiClusterError {
-    CapiClusterError::Api { action, cluster: cluster.clone(), detail: crate::apply::error_text(e) }
+    CapiClusterError::Api { action, cluster: cluster.clone(), detail: crate::error::error_text(e) }
 }
 
 /// Wait until the control plane is initialised (the API server answers; nodes are not Ready

@@ -100,7 +100,7 @@ fn install(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 async fn download(url: &str) -> Result<Vec<u8>, String> {
-    crate::fetch::download(url).await.map_err(|e| format!("{e}: {}", crate::cluster::root_cause(&e)))
+    crate::fetch::download(url).await.map_err(|e| format!("{e}: {}", crate::error::root_cause(&e)))
 }
 
 impl Kind {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Context, SetupError, secret_value};
-use crate::checkpoint::forward;
+use crate::catalog::actions::GarageAdmin;
+use crate::forward;
 
 /// One service key and the buckets it may read and write.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,11 +70,9 @@ pub fn desired(
     Ok(Desired { capacity, buckets, keys: grants })
 }
 
-pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Result<Vec<String>, SetupError> {
-    let s = crate::checkpoint::Settings(with);
-    let setting = |k: &str| SetupError::Missing(format!("setting {k}"));
+pub(super) async fn run(ctx: &Context<'_>, s: &GarageAdmin) -> Result<Vec<String>, SetupError> {
     let ns = &ctx.addon.namespace;
-    let token = secret_value(ctx.client, ns, &s.str("secret").map_err(|_| setting("secret"))?, "admin-token").await?;
+    let token = secret_value(ctx.client, ns, &s.secret, "admin-token").await?;
     let mut keys = BTreeMap::new();
     for svc in ctx.phase.data["services"].as_array().into_iter().flatten() {
         let name = svc["name"].as_str().unwrap_or_default().to_string();
@@ -86,11 +85,10 @@ pub(super) async fn run(ctx: &Context<'_>, with: &BTreeMap<String, Value>) -> Re
         .params
         .get(&storage_key)
         .and_then(Value::as_str)
-        .and_then(crate::params::quantity_bytes)
+        .and_then(crate::validation::quantity_bytes)
         .ok_or_else(|| SetupError::Missing(storage_key))?;
     let want = desired(&ctx.phase.data, ctx.params, &ctx.phase.name, capacity, &keys)?;
-    let service = s.str("service").map_err(|_| setting("service"))?;
-    let fwd = forward::forward(ctx.client, ns, &service, s.port("port").map_err(|_| setting("port"))?, 0).await?;
+    let fwd = forward::forward(ctx.client, ns, &s.service, s.port, 0).await?;
     let admin = Admin::new(&format!("http://{}", fwd.local), &token)?;
     apply(&admin, &want).await
 }
@@ -117,7 +115,7 @@ impl Admin {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
         let resp = req.send().await.map_err(|e| {
-            SetupError::Failed(format!("{endpoint}: no answer from the Garage admin API: {}", crate::cluster::root_cause(&e)))
+            SetupError::Failed(format!("{endpoint}: no answer from the Garage admin API: {}", crate::error::root_cause(&e)))
         })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();

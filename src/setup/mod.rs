@@ -11,18 +11,12 @@ use std::collections::BTreeMap;
 use kube::Client;
 use serde_json::Value;
 
-use crate::catalog::{Addon, PhaseDef};
-use crate::checkpoint::forward::ForwardError;
-
-/// Setup kinds this binary implements.
-pub const KINDS: [&str; 3] = ["garage-admin", "default-storage-class", "spark"];
+use crate::catalog::{Addon, PhaseDef, Setup};
+use crate::forward::ForwardError;
 
 /// Why a setup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// The addon names a kind we do not implement.
-    #[error("unknown setup kind {0}")]
-    UnknownKind(String),
     /// A setting, parameter or Secret value is missing.
     #[error("setup input missing: {0}")]
     Missing(String),
@@ -49,11 +43,10 @@ pub struct Context<'a> {
 /// Run the addon's setup, returning what it did (one line per action).
 pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
     let Some(def) = &ctx.addon.setup else { return Ok(Vec::new()) };
-    match def.kind.as_str() {
-        "garage-admin" => garage::run(ctx, &def.with).await,
-        "default-storage-class" => storage_class::run(ctx, &def.with).await,
-        "spark" => spark::run(ctx, &def.with).await,
-        other => Err(SetupError::UnknownKind(other.into())),
+    match def {
+        Setup::GarageAdmin(s) => garage::run(ctx, s).await,
+        Setup::DefaultStorageClass(s) => storage_class::run(ctx, s).await,
+        Setup::Spark => spark::run(ctx).await,
     }
 }
 

@@ -1,8 +1,6 @@
 //! The `spark` setup: with `spark.node-pool=dedicated`, check that Spark nodes exist (and say
 //! how to make some when none does).
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
@@ -18,12 +16,12 @@ pub async fn spark_nodes(client: &kube::Client) -> Result<usize, kube::Error> {
     Ok(Api::<Node>::all(client.clone()).list(&lp).await?.items.len())
 }
 
-pub(super) async fn run(ctx: &Context<'_>, _with: &BTreeMap<String, Value>) -> Result<Vec<String>, SetupError> {
+pub(super) async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
     if ctx.params.get("spark.node-pool").and_then(Value::as_str) != Some("dedicated") {
         return Ok(Vec::new());
     }
     let nodes =
-        spark_nodes(ctx.client).await.map_err(|e| SetupError::Failed(format!("cannot list nodes: {}", crate::apply::error_text(&e))))?;
+        spark_nodes(ctx.client).await.map_err(|e| SetupError::Failed(format!("cannot list nodes: {}", crate::error::error_text(&e))))?;
     if nodes == 0 {
         return Err(SetupError::Failed(format!(
             "spark.node-pool=dedicated but no node is labelled {SPARK_NODE_LABEL}=true: create the cluster with --spark-nodes N, or \

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use bigtop_k8s::catalog::Catalog;
 use bigtop_k8s::params::{self, Overrides};
+use bigtop_k8s::profile::Profile;
 use bigtop_k8s::render::{RenderInput, render_addon};
-use bigtop_k8s::spec::Profile;
 
 /// A cached server binary, or a failure naming the command that builds it.
 pub fn server_bin(env: &str, name: &str) -> PathBuf {
@@ -261,7 +261,7 @@ impl Garage {
             let s = format!("s3-{svc}");
             keys.insert(svc.to_string(), (secret_value(&self.objects, &s, "access-key"), secret_value(&self.objects, &s, "secret-key")));
         }
-        let capacity = params::quantity_bytes(resolved["garage.storage"].as_str().unwrap()).unwrap();
+        let capacity = bigtop_k8s::validation::quantity_bytes(resolved["garage.storage"].as_str().unwrap()).unwrap();
         bigtop_k8s::setup::garage::desired(&phase.data, &resolved, "object-storage", capacity, &keys).unwrap()
     }
 

@@ -9,7 +9,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::ParamDef;
+pub mod actions;
+
+use crate::validation::ParamDef;
+pub use actions::{Checkpoint, Setup};
 
 /// The addon files compiled into the binary.
 #[derive(rust_embed::Embed)]
@@ -134,18 +137,6 @@ fn default_scheme() -> String {
     "http".into()
 }
 
-/// An operation bigtop-k8s runs against an addon's service (setup or checkpoint): a kind
-/// implemented in code plus its settings.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ActionDef {
-    /// Kind implemented in `src/setup/` or `src/checkpoint/`.
-    pub kind: String,
-    /// Kind-specific settings (service, port, path, …).
-    #[serde(default)]
-    pub with: BTreeMap<String, serde_json::Value>,
-}
-
 /// A Secret copied from another namespace.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -196,10 +187,10 @@ pub struct Addon {
     /// Setup run after the addon is ready and before its checkpoint (e.g. Garage's layout,
     /// keys and buckets through its admin API).
     #[serde(default)]
-    pub setup: Option<ActionDef>,
+    pub setup: Option<Setup>,
     /// The checkpoint proving the addon works.
     #[serde(default)]
-    pub checkpoint: Option<ActionDef>,
+    pub checkpoint: Option<Checkpoint>,
     /// Template files, name → content, in name order (filled by the loader).
     #[serde(skip)]
     pub templates: Vec<(String, String)>,

@@ -1,0 +1,184 @@
+//! Setup and checkpoint kinds as typed values: `addon.yaml` names a kind and its settings
+//! (`kind: s3-roundtrip`, `with: {…}`), parsed with the catalog, so an unknown kind or a bad
+//! setting fails when the catalog loads, before anything is applied.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sql::Engine;
+
+/// The checkpoint proving an addon works: one variant per kind in `src/checkpoint/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", content = "with", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Checkpoint {
+    /// GET a path of a service and expect a status.
+    Http(HttpCheck),
+    /// Write, read back and delete objects with a service key; a bucket it must not write.
+    S3Roundtrip(S3Check),
+    /// Nodes ready, default storage usable, NetworkPolicy enforced (the base phase).
+    StorageAndPolicy(StorageCheck),
+    /// Run a PySpark job shipped in a ConfigMap and check its result.
+    SparkJob(SparkJobCheck),
+    /// Create, fill, read and drop a table through the SQL engine.
+    SqlRoundtrip(SqlCheck),
+}
+
+/// Settings of the `http` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpCheck {
+    /// Service in the addon namespace.
+    pub service: String,
+    /// Its port.
+    pub port: u16,
+    /// Path to GET.
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// Expected HTTP status.
+    #[serde(default = "ok_status")]
+    pub status: u16,
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// Settings of the `s3-roundtrip` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct S3Check {
+    /// Service in the addon namespace.
+    pub service: String,
+    /// Its S3 port.
+    pub port: u16,
+    /// Region the client signs for.
+    pub region: String,
+    /// Secret holding the service key used.
+    pub secret: String,
+    /// Parameter naming the bucket the key may write.
+    pub bucket_param: String,
+    /// Parameter naming a bucket the key must not write.
+    pub forbidden_bucket_param: String,
+}
+
+/// Settings of the `storage-and-policy` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StorageCheck {
+    /// Key into the addon's `images` of the image its pods run.
+    pub image: String,
+}
+
+/// Settings of the `spark-job` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SparkJobCheck {
+    /// ConfigMap in the addon namespace holding the job.
+    pub configmap: String,
+    /// Its key: the job's file name.
+    pub file: String,
+}
+
+/// Settings of the `sql-roundtrip` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SqlCheck {
+    /// Service in the addon namespace.
+    pub service: String,
+    /// Its HTTP port.
+    pub port: u16,
+    /// Which REST dialect it speaks.
+    pub engine: Engine,
+}
+
+impl Checkpoint {
+    /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
+    pub const KINDS: [&'static str; 5] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip"];
+
+    /// The kind as written in `addon.yaml`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Checkpoint::Http(_) => "http",
+            Checkpoint::S3Roundtrip(_) => "s3-roundtrip",
+            Checkpoint::StorageAndPolicy(_) => "storage-and-policy",
+            Checkpoint::SparkJob(_) => "spark-job",
+            Checkpoint::SqlRoundtrip(_) => "sql-roundtrip",
+        }
+    }
+}
+
+/// Work after an addon is ready and before its checkpoint: one variant per kind in `src/setup/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", content = "with", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Setup {
+    /// Garage's layout, keys and buckets through its admin API.
+    GarageAdmin(GarageAdmin),
+    /// Make the addon's StorageClass the only default.
+    DefaultStorageClass(DefaultStorageClass),
+    /// Spark's node pool and the user's namespace (settings come from parameters).
+    Spark,
+}
+
+/// Settings of the `garage-admin` setup.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GarageAdmin {
+    /// Service in the addon namespace.
+    pub service: String,
+    /// Its admin API port.
+    pub port: u16,
+    /// Secret holding the admin token.
+    pub secret: String,
+}
+
+/// Settings of the `default-storage-class` setup.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DefaultStorageClass {
+    /// The StorageClass that stays default.
+    pub storage_class: String,
+}
+
+impl Setup {
+    /// Every kind, as written in `addon.yaml`.
+    pub const KINDS: [&'static str; 3] = ["garage-admin", "default-storage-class", "spark"];
+
+    /// The kind as written in `addon.yaml`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Setup::GarageAdmin(_) => "garage-admin",
+            Setup::DefaultStorageClass(_) => "default-storage-class",
+            Setup::Spark => "spark",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: serde::de::DeserializeOwned>(yaml: &str) -> Result<T, String> {
+        serde_saphyr::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn kinds_and_settings_are_checked_when_parsed() {
+        let ok: Checkpoint = parse("kind: http\nwith: {service: web, port: 80}").unwrap();
+        assert!(matches!(&ok, Checkpoint::Http(h) if h.path == "/" && h.status == 200));
+        assert_eq!(ok.kind(), "http");
+        let unit: Setup = parse("kind: spark").unwrap();
+        assert_eq!(unit.kind(), "spark");
+        for bad in [
+            "kind: htp\nwith: {service: web, port: 80}",
+            "kind: http\nwith: {service: web, port: 99999}",
+            "kind: http\nwith: {service: web}",
+            "kind: http\nwith: {service: web, port: 80, colour: red}",
+            "kind: sql-roundtrip\nwith: {service: q, port: 8080, engine: hive}",
+        ] {
+            assert!(parse::<Checkpoint>(bad).is_err(), "{bad}");
+        }
+    }
+}
