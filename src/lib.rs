@@ -21,6 +21,7 @@ pub mod fetch;
 pub mod forward;
 pub mod output;
 pub mod params;
+pub mod pipeline;
 pub mod plan;
 pub mod preflight;
 pub mod profile;

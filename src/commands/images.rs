@@ -32,13 +32,13 @@ pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result
     let (spec, resolved) = load_spec(&catalog, spec_args)?;
     let names: Vec<String> =
         if phases.is_empty() { catalog.phase_names().into_iter().map(String::from).collect() } else { phases.to_vec() };
-    check_names(&catalog, &names).map_err(super::add::plan_error)?;
+    check_names(&catalog, &names).map_err(super::plan_error)?;
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
         // No cluster: credentials are irrelevant here, and images are known offline.
-        let rendered = render_phase(g, &catalog, None, &planned, &resolved, spec.profile, &Default::default()).await?;
+        let rendered = render_phase(&g.fetcher(), &catalog, None, &planned, &resolved, spec.profile, &Default::default()).await?;
         let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for addon in &planned.addons {
             for (key, image) in &catalog.addons[addon].images {

@@ -34,7 +34,7 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
     if phases.is_empty() {
         return Err(Error::usage("no phase named").with_hint("`bigtop-k8s status` lists installed phases"));
     }
-    plan::check_names(&catalog, phases).map_err(super::add::plan_error)?;
+    plan::check_names(&catalog, phases).map_err(super::plan_error)?;
     let cluster = connect(&g.target).await?;
     let records = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = records.keys().cloned().collect();
@@ -65,7 +65,7 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
         step.done(format!("{objects} objects deleted"));
         removed.push(Removed { phase: phase.clone(), objects });
     }
-    if let Some(stale) = super::inferred::stale_after_removal(&records, phases) {
+    if let Some(stale) = crate::pipeline::inferred::stale_after_removal(&records, phases) {
         g.progress.note(&stale);
     }
     Ok(removed)

@@ -23,7 +23,7 @@ pub async fn run(
     if names.is_empty() {
         return Err(Error::usage("no phase named").with_hint(format!("name one: {}", catalog.phase_names().join(", "))));
     }
-    check_names(&catalog, &names).map_err(super::add::plan_error)?;
+    check_names(&catalog, &names).map_err(super::plan_error)?;
     // Existing credentials come from the cluster so the output matches what is applied;
     // without a reachable cluster they are freshly generated.
     let cluster = match connect(&g.target).await {
@@ -37,8 +37,16 @@ pub async fn run(
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        let rendered =
-            render_phase(g, &catalog, cluster.as_ref().map(|c| &c.client), &planned, &resolved, spec.profile, &Default::default()).await?;
+        let rendered = render_phase(
+            &g.fetcher(),
+            &catalog,
+            cluster.as_ref().map(|c| &c.client),
+            &planned,
+            &resolved,
+            spec.profile,
+            &Default::default(),
+        )
+        .await?;
         if let Some(dir) = out_dir {
             let path = dir.join(format!("{name}.yaml"));
             std::fs::create_dir_all(dir)

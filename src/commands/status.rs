@@ -44,7 +44,7 @@ pub fn text(status: &Status) -> String {
                 None => "not run".to_string(),
                 Some(c) => format!("{} at {}", if c.passed { "passed" } else { "FAILED" }, c.at),
             };
-            let evidence = r.checkpoint.as_ref().map(|c| super::verify::evidence_line(&c.evidence)).unwrap_or_default();
+            let evidence = r.checkpoint.as_ref().map(|c| crate::pipeline::evidence_line(&c.evidence)).unwrap_or_default();
             vec![phase.clone(), addons, r.profile.clone(), r.applied_at.clone(), check, evidence]
         })
         .collect();

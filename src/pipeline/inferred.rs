@@ -8,49 +8,58 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::Globals;
+use super::Context;
 use crate::catalog::Catalog;
-use crate::cluster::Cluster;
 use crate::error::Error;
-use crate::params::{Layer, Resolved};
+use crate::params::{Layer, Overrides, Resolved};
 use crate::plan::PlannedPhase;
-use crate::spec::Spec;
 use crate::state::{PhaseRecord, State};
 
 const NODE_POOL: &str = "spark.node-pool";
 const METASTORE: &str = "spark.metastore";
 const HIVE_METASTORE: &str = "spark.hive-metastore";
 
-/// `resolved` with the inferred Spark parameters filled in; a `spark.metastore=sql` the cluster
-/// or the release cannot serve is refused with the next step.
-pub async fn spark_params(
-    g: &Globals,
-    catalog: &Catalog,
-    spec: &Spec,
-    resolved: Resolved,
-    planned: &[PlannedPhase],
-    state: &State,
-    cluster: &Cluster,
-) -> Result<Resolved, Error> {
+/// The resolved parameters with the inferred Spark parameters filled in; a
+/// `spark.metastore=sql` the cluster or the release cannot serve is refused with the next step.
+pub async fn spark_params(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolved, Error> {
     if !planned.iter().any(|p| p.phase == "spark") {
-        return Ok(resolved);
+        return Ok(ctx.resolved.clone());
     }
-    let mut overrides = spec.overrides.clone();
-    let mut inferred = false;
-    if !overrides.0.contains_key(NODE_POOL) {
-        let labelled =
-            crate::setup::spark::spark_nodes(&cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
-        if labelled > 0 {
-            let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
-            g.progress.note(&format!(
-                "{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"
-            ));
-            overrides.set(Layer::Flag, NODE_POOL, "dedicated".into());
-            inferred = true;
-        }
+    let mut overrides = ctx.spec.overrides.clone();
+    let pool = node_pool(ctx, &mut overrides).await?;
+    let metastore = metastore(ctx, planned, &mut overrides)?;
+    if !pool && !metastore {
+        return Ok(ctx.resolved.clone());
     }
+    crate::params::resolve(&ctx.catalog, ctx.spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
+}
+
+/// Nodes labelled for Spark mean `spark.node-pool=dedicated`, unless the user chose. Returns
+/// whether it inferred.
+async fn node_pool(ctx: &Context<'_>, overrides: &mut Overrides) -> Result<bool, Error> {
+    if overrides.0.contains_key(NODE_POOL) {
+        return Ok(false);
+    }
+    let labelled =
+        crate::setup::spark::spark_nodes(&ctx.cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
+    if labelled == 0 {
+        return Ok(false);
+    }
+    let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
+    ctx.globals.progress.note(&format!(
+        "{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"
+    ));
+    overrides.set(Layer::Flag, NODE_POOL, "dedicated".into());
+    Ok(true)
+}
+
+/// The sql phase (installed, or planned in this run) means `spark.metastore=sql` with that
+/// phase's Hive Metastore release, when the Spark release has a Hive client pinned for it.
+/// Returns whether it inferred.
+fn metastore(ctx: &Context<'_>, planned: &[PlannedPhase], overrides: &mut Overrides) -> Result<bool, Error> {
+    let (catalog, resolved, progress) = (&ctx.catalog, &ctx.resolved, &ctx.globals.progress);
     // The sql phase's metastore release (None: no sql phase), unless the user named one.
-    let sql_metastore = sql_metastore_release(catalog, planned, state);
+    let sql_metastore = sql_metastore_release(catalog, planned, &ctx.state);
     let set_release = overrides.0.get(HIVE_METASTORE).and_then(|(_, v)| v.as_str().map(str::to_string));
     let metastore_release = set_release
         .or_else(|| sql_metastore.clone())
@@ -58,6 +67,7 @@ pub async fn spark_params(
     let version = resolved.get("spark.version").and_then(Value::as_str).unwrap_or_default().to_string();
     let client = hive_client_version(catalog, &version, &metastore_release);
     let wants_sql = overrides.0.get(METASTORE).map(|(_, v)| v.as_str() == Some("sql"));
+    let mut inferred = false;
     match (wants_sql, sql_metastore.is_some(), client) {
         (Some(true), _, None) => {
             return Err(Error::usage(format!(
@@ -70,17 +80,15 @@ pub async fn spark_params(
                 .with_hint("run `bigtop-k8s add-phase sql spark --with-deps`, or drop --set spark.metastore=sql"));
         }
         (None, true, Some(hive)) => {
-            g.progress.note(&format!(
+            progress.note(&format!(
                 "the sql phase is there: Spark SQL uses its Hive Metastore {metastore_release} through a Hive {hive} client ({METASTORE}=sql; override with --set {METASTORE}=none)"
             ));
             overrides.set(Layer::Flag, METASTORE, "sql".into());
             inferred = true;
         }
-        (None, true, None) => {
-            g.progress.note(&format!(
-                "Spark {version} has no pinned client for Hive Metastore {metastore_release}: Spark SQL keeps its own catalog, not the sql phase's metastore"
-            ));
-        }
+        (None, true, None) => progress.note(&format!(
+            "Spark {version} has no pinned client for Hive Metastore {metastore_release}: Spark SQL keeps its own catalog, not the sql phase's metastore"
+        )),
         _ => {}
     }
     let uses_sql = overrides.0.get(METASTORE).and_then(|(_, v)| v.as_str()) == Some("sql");
@@ -91,10 +99,7 @@ pub async fn spark_params(
         overrides.set(Layer::Flag, HIVE_METASTORE, release.into());
         inferred = true;
     }
-    if !inferred {
-        return Ok(resolved);
-    }
-    crate::params::resolve(catalog, spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
+    Ok(inferred)
 }
 
 /// The release of the sql phase's Hive Metastore addon: as planned in this run, else as

@@ -1,0 +1,126 @@
+//! What every step of a command reads: the options every command shares, and the context built
+//! once per command — catalog, spec, resolved parameters, then the cluster and its recorded
+//! state.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::catalog::Catalog;
+use crate::cluster::{Cluster, Target, connect};
+use crate::error::{Error, Exit};
+use crate::fetch::Fetcher;
+use crate::output::Format;
+use crate::params::{self, Resolved};
+use crate::progress::Progress;
+use crate::spec::Spec;
+use crate::state::{self, State};
+
+/// Options every command shares.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    /// Which cluster.
+    pub target: Target,
+    /// Result format on stdout.
+    pub format: Format,
+    /// Progress reporter on stderr.
+    pub progress: Progress,
+    /// Budget for each wait.
+    pub timeout: Duration,
+    /// Extra addons directory merged into the embedded catalog.
+    pub catalog_dir: Option<PathBuf>,
+    /// Mirror directory for upstream artifacts.
+    pub mirror: Option<PathBuf>,
+}
+
+/// What the user asked for: a `bigtop.yaml`, a profile and `--set` values.
+#[derive(Debug, Clone, Default)]
+pub struct SpecArgs {
+    /// `-f bigtop.yaml`.
+    pub file: Option<PathBuf>,
+    /// `--profile`.
+    pub profile: Option<crate::profile::Profile>,
+    /// `--set k=v`.
+    pub sets: Vec<String>,
+}
+
+impl Globals {
+    /// The catalog: embedded, plus `--catalog-dir` when given.
+    pub fn catalog(&self) -> Result<Catalog, Error> {
+        let loaded = match &self.catalog_dir {
+            Some(dir) => Catalog::with_extra_dir(dir),
+            None => Catalog::embedded(),
+        };
+        loaded.map_err(|e| Error::usage("cannot load the addon catalog").with_source(e))
+    }
+
+    /// The fetcher for upstream artifacts.
+    pub fn fetcher(&self) -> Fetcher {
+        Fetcher::new(self.mirror.clone())
+    }
+}
+
+/// The request read and checked without touching a cluster: catalog, spec, parameters.
+pub struct Loaded {
+    /// The catalog.
+    pub catalog: Catalog,
+    /// The user's spec.
+    pub spec: Spec,
+    /// Every parameter, resolved.
+    pub resolved: Resolved,
+}
+
+impl Loaded {
+    /// Read the catalog and the spec and resolve every parameter. No cluster access.
+    pub fn read(g: &Globals, args: &SpecArgs) -> Result<Loaded, Error> {
+        let catalog = g.catalog()?;
+        let (spec, resolved) = load_spec(&catalog, args)?;
+        Ok(Loaded { catalog, spec, resolved })
+    }
+
+    /// Connect to the cluster and read what is installed.
+    pub async fn connect<'g>(self, g: &'g Globals) -> Result<Context<'g>, Error> {
+        let cluster = connect(&g.target).await?;
+        let state = state::load(&cluster.client).await.map_err(state_error)?;
+        Ok(Context { globals: g, catalog: self.catalog, spec: self.spec, resolved: self.resolved, cluster, state, fetcher: g.fetcher() })
+    }
+}
+
+/// Everything the steps of one command share, built once.
+pub struct Context<'g> {
+    /// Shared options (progress, timeout, target).
+    pub globals: &'g Globals,
+    /// The catalog.
+    pub catalog: Catalog,
+    /// The user's spec.
+    pub spec: Spec,
+    /// Every parameter, resolved (inferred ones filled in by planning).
+    pub resolved: Resolved,
+    /// The connected cluster.
+    pub cluster: Cluster,
+    /// What is installed, as recorded when the command started.
+    pub state: State,
+    /// Upstream artifacts.
+    pub fetcher: Fetcher,
+}
+
+/// Read and validate the spec, and resolve every parameter. No cluster access.
+pub fn load_spec(catalog: &Catalog, args: &SpecArgs) -> Result<(Spec, Resolved), Error> {
+    let text = match &args.file {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read {}", path.display())).with_source(e).with_hint("pass an existing file with -f")
+        })?),
+        None => None,
+    };
+    let name = args.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let spec = Spec::build(text.as_deref().map(|t| (name.as_str(), t)), args.profile, &args.sets)
+        .map_err(|e| Error::usage("invalid specification").with_source(e).with_hint("see README.md, \"bigtop.yaml\""))?;
+    let resolved = params::resolve(catalog, spec.profile, &spec.overrides).map_err(|e| {
+        Error::usage("invalid parameter").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter with its values")
+    })?;
+    Ok((spec, resolved))
+}
+
+/// Map a state read/write failure.
+pub fn state_error(e: crate::state::StateError) -> Error {
+    Error::new(Exit::Failure, "cannot access the bigtop state").with_source(e)
+}

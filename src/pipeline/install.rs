@@ -1,0 +1,116 @@
+//! The steps that change the cluster: apply, wait, setup, record.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::Run;
+use super::context::{Context, state_error};
+use crate::apply::Applier;
+use crate::error::{Error, Exit};
+use crate::params::Resolved;
+use crate::render::digest;
+use crate::state::{self, PhaseRecord};
+use crate::wait::{WaitError, wait_ready};
+
+/// Apply the phase's rendered objects and delete its Jobs that were not rendered this time
+/// (a setup Job of an older script).
+pub(super) async fn apply(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
+    let client = &ctx.cluster.client;
+    let step = ctx.globals.progress.start(format!("apply {phase}"));
+    if run.applier.is_none() {
+        let applier =
+            Applier::new(client.clone()).await.map_err(|e| Error::failure("cannot read the server's API resources").with_source(e))?;
+        run.applier = Some(applier);
+    }
+    let applier = run.applier.as_mut().expect("set above");
+    let p = run.phases.get_mut(phase).expect("rendered before applied");
+    let rendered = p.rendered.as_ref().expect("rendered before applied");
+    for ns in super::render::namespaces(&ctx.catalog, &rendered.planned) {
+        run.awaited.remove(&ns);
+    }
+    let objects = &rendered.objects;
+    p.applied = applier.apply_all(objects).await.map_err(|e| {
+        Error::failure(format!("cannot apply phase {phase}"))
+            .with_source(e)
+            .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
+    })?;
+    let pruned = crate::remove::prune_replaced_jobs(client, phase, &p.applied).await.map_err(|e| {
+        Error::failure(format!("cannot remove the replaced Jobs of phase {phase}"))
+            .with_source(e)
+            .with_hint(format!("`kubectl get jobs -A -l {}` lists them; re-run the command", crate::remove::selector(phase)))
+    })?;
+    match pruned.len() {
+        0 => step.done(format!("{} objects", p.applied.len())),
+        _ => step.done(format!("{} objects; removed replaced {}", p.applied.len(), pruned.join(", "))),
+    }
+    Ok(())
+}
+
+/// Wait until the phase's workloads (and custom resources with a Ready condition) are ready.
+pub(super) async fn wait(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
+    let p = run.phase(phase);
+    let addons = &p.rendered.as_ref().expect("rendered before waited for").planned.addons;
+    let ready_kinds: Vec<String> = addons.iter().flat_map(|a| ctx.catalog.addons[a].ready_condition_kinds.clone()).collect();
+    let step = ctx.globals.progress.start(format!("wait for {phase}"));
+    wait_ready(&ctx.cluster.client, &p.applied, &ready_kinds, ctx.globals.timeout).await.map_err(|e| wait_error(phase, e))?;
+    step.done("ready");
+    Ok(())
+}
+
+/// Run each addon's setup, in install order.
+pub(super) async fn setup(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
+    let g = ctx.globals;
+    let planned = &run.phase(phase).rendered.as_ref().expect("rendered before set up").planned;
+    let def = ctx.catalog.phase(phase).expect("planned phases are in the catalog");
+    let params = phase_params(&ctx.resolved, &planned.addons, phase);
+    for name in &planned.addons {
+        let addon = &ctx.catalog.addons[name];
+        let Some(setup) = &addon.setup else { continue };
+        let step = g.progress.start(format!("setup {phase}/{name} ({})", setup.kind()));
+        let sctx = crate::setup::Context { client: &ctx.cluster.client, addon, phase: def, params: &params };
+        let done = tokio::time::timeout(g.timeout, crate::setup::run(&sctx))
+            .await
+            .unwrap_or_else(|_| Err(crate::setup::SetupError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))))
+            .map_err(|e| {
+                Error::failure(format!("setup of {phase}/{name} failed"))
+                    .with_source(e)
+                    .with_hint(format!("re-run `bigtop-k8s add-phase {phase}` once the cause is fixed (setup is idempotent)"))
+            })?;
+        step.done(if done.is_empty() { "nothing to change".to_string() } else { done.join("; ") });
+    }
+    Ok(())
+}
+
+/// Record the phase: its addons, profile, parameters and what was applied.
+pub(super) async fn record(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
+    let p = run.phase(phase);
+    let rendered = p.rendered.as_ref().expect("rendered before recorded");
+    let parameters = phase_params(&ctx.resolved, &rendered.planned.addons, phase);
+    let record = PhaseRecord {
+        addons: rendered.planned.addons.iter().map(|a| (a.clone(), ctx.catalog.addons[a].version.clone())).collect(),
+        profile: ctx.spec.profile.name().into(),
+        parameters_digest: digest(&parameters),
+        parameters,
+        objects_digest: digest(&rendered.objects),
+        objects: rendered.objects.len(),
+        applied_at: state::now(),
+        checkpoint: None,
+    };
+    state::record(&ctx.cluster.client, phase, &record).await.map_err(state_error)?;
+    p.record = Some(record);
+    Ok(())
+}
+
+fn wait_error(phase: &str, e: WaitError) -> Error {
+    let exit = if matches!(e, WaitError::Timeout { .. }) { Exit::Timeout } else { Exit::Failure };
+    Error::new(exit, format!("phase {phase} did not become ready"))
+        .with_source(e)
+        .with_hint(format!("fix the cause above, then re-run `bigtop-k8s add-phase {phase}` (it converges), or raise --timeout"))
+}
+
+/// The parameters that shape a phase: its choice and its addons' parameters.
+fn phase_params(resolved: &Resolved, addons: &[String], phase: &str) -> BTreeMap<String, Value> {
+    let owned = |k: &String| k.starts_with(&format!("{phase}.")) || addons.iter().any(|a| k.starts_with(&format!("{a}.")));
+    resolved.iter().filter(|(k, _)| owned(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
