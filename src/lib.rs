@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod contracts;
 pub mod diagnose;
 pub mod docker;
 pub mod error;

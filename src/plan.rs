@@ -141,6 +141,8 @@ mod tests {
             default: false,
             parameters: BTreeMap::new(),
             data: Value::Null,
+            provides: Default::default(),
+            uses: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Addon, Catalog, GeneratedSecret};
+use crate::contracts::{self, Contracts};
 use crate::params::{self, Resolved};
 use crate::profile::Profile;
 
@@ -38,9 +39,8 @@ pub struct RenderInput<'a> {
     pub phase_params: BTreeMap<String, Value>,
     /// The phase's fixed data.
     pub data: &'a Value,
-    /// Every resolved parameter by full key, for settings shared across phases (the
-    /// warehouse bucket the SQL and Spark phases use).
-    pub all_params: Resolved,
+    /// What other phases provide (the lake, the metastore, the SQL engine).
+    pub contracts: Contracts,
     /// Generated credentials (from the cluster, or fresh).
     pub generated: Generated,
     /// Fetched upstream artifacts.
@@ -65,7 +65,9 @@ impl<'a> RenderInput<'a> {
             params: params::of_addon(resolved, name),
             phase_params: params::of_addon(resolved, &addon.phase),
             data: &phase.data,
-            all_params: resolved.clone(),
+            // Without a cluster, as the parameters select; a catalog without a lake or
+            // metastore leaves them undefined, which a template using them reports.
+            contracts: contracts::of_catalog(catalog, resolved).unwrap_or_default(),
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile,
@@ -89,6 +91,13 @@ impl<'a> RenderInput<'a> {
                 self.generated.entry(g.secret.clone()).or_default().insert(k.clone(), value(g, k));
             }
         }
+        self
+    }
+
+    /// Use these contracts (as planned and installed).
+    #[must_use]
+    pub fn with_contracts(mut self, contracts: Contracts) -> Self {
+        self.contracts = contracts;
         self
     }
 
@@ -172,7 +181,9 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
         params => minijinja::Value::from(minijinja::value::Serde(&input.params)),
         phase_params => minijinja::Value::from(minijinja::value::Serde(&input.phase_params)),
         data => minijinja::Value::from(minijinja::value::Serde(input.data)),
-        all_params => minijinja::Value::from(minijinja::value::Serde(&input.all_params)),
+        lake => minijinja::Value::from(minijinja::value::Serde(&input.contracts.lake)),
+        metastore => minijinja::Value::from(minijinja::value::Serde(&input.contracts.metastore)),
+        sql_engine => minijinja::Value::from(minijinja::value::Serde(&input.contracts.sql_engine)),
         namespace => &addon.namespace,
         phase => &addon.phase,
         addon => &addon.name,
@@ -195,6 +206,9 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Templates render YAML (and XML pieces inside it); HTML escaping by file name would turn the
+    // `/` of a URL into `&#x2f;`.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.add_filter("b64", |s: String| base64::engine::general_purpose::STANDARD.encode(s));
     // Short content hash, for names that must change when their content does (setup Jobs).
     env.add_filter("sha256_8", |s: String| hex(&Sha256::digest(s.as_bytes()))[..8].to_string());
@@ -286,7 +300,7 @@ mod tests {
             params: params.clone(),
             phase_params: BTreeMap::new(),
             data: &Value::Null,
-            all_params: Resolved::new(),
+            contracts: Default::default(),
             generated,
             fetched: Fetched::new(),
             profile: Profile::Laptop,
@@ -304,7 +318,7 @@ mod tests {
             params: BTreeMap::new(),
             phase_params: BTreeMap::new(),
             data: &Value::Null,
-            all_params: Resolved::new(),
+            contracts: Default::default(),
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile: Profile::Laptop,

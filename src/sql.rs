@@ -19,16 +19,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// From the catalog's name.
-    pub fn from_name(name: &str) -> Option<Engine> {
-        match name {
-            "trino" => Some(Engine::Trino),
-            "presto" => Some(Engine::Presto),
-            _ => None,
-        }
-    }
-
-    /// The catalog's name (the inverse of `from_name`).
+    /// The catalog's name.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Trino => "trino",

@@ -10,9 +10,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub mod actions;
+pub mod provides;
 
 use crate::validation::ParamDef;
 pub use actions::{Checkpoint, Setup};
+pub use provides::{Provides, Uses};
 
 /// The addon files compiled into the binary.
 #[derive(rust_embed::Embed)]
@@ -49,6 +51,12 @@ pub struct PhaseDef {
     /// Fixed data for the templates of every addon of the phase (e.g. who may access what).
     #[serde(default)]
     pub data: serde_json::Value,
+    /// Contracts the phase offers later phases.
+    #[serde(default)]
+    pub provides: Provides,
+    /// Contracts the phase takes from others.
+    #[serde(default)]
+    pub uses: Uses,
 }
 
 /// Alternative addon sets of a phase, selected by the parameter `<phase>.<parameter>`.
@@ -191,6 +199,9 @@ pub struct Addon {
     /// The checkpoint proving the addon works.
     #[serde(default)]
     pub checkpoint: Option<Checkpoint>,
+    /// Contracts the addon offers later phases (when its phase selects it).
+    #[serde(default)]
+    pub provides: Provides,
     /// Template files, name → content, in name order (filled by the loader).
     #[serde(skip)]
     pub templates: Vec<(String, String)>,

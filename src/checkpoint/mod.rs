@@ -14,6 +14,7 @@ use kube::Client;
 use serde_json::Value;
 
 use crate::catalog::{Addon, Checkpoint};
+use crate::contracts::{Contracts, Lake};
 
 /// What a checkpoint measured.
 pub type Evidence = BTreeMap<String, Value>;
@@ -48,6 +49,24 @@ pub struct Context<'a> {
     pub addon: &'a Addon,
     /// The phase's resolved parameters (full keys).
     pub params: &'a BTreeMap<String, Value>,
+    /// What other phases provide (the lake, the SQL engine).
+    pub contracts: &'a Contracts,
+}
+
+impl Context<'_> {
+    /// The lake, which checkpoints of phases on top of it read and write.
+    fn lake(&self) -> Result<&Lake, CheckpointError> {
+        self.contracts.lake.as_ref().ok_or_else(|| CheckpointError::Failed("no phase provides the lake".into()))
+    }
+
+    /// The Secret (in the addon's namespace) holding the copy of the lake key the addon imports.
+    fn imported_lake_key(&self) -> Result<String, CheckpointError> {
+        let lake = self.lake()?;
+        let import = self.addon.imports.iter().find(|i| i.namespace == lake.namespace);
+        import
+            .map(|i| i.secret.clone())
+            .ok_or_else(|| CheckpointError::Setting(format!("an import of a key Secret from namespace {}", lake.namespace)))
+    }
 }
 
 /// Run the addon's checkpoint.
@@ -60,13 +79,4 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         Checkpoint::SparkJob(s) => spark::run(ctx, s).await,
         Checkpoint::SqlRoundtrip(s) => sql::run(ctx, s).await,
     }
-}
-
-/// The warehouse bucket, from the recorded object-storage phase.
-async fn warehouse_bucket(client: &kube::Client) -> Result<String, CheckpointError> {
-    let state = crate::state::load(client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let bucket = state.get("object-storage").and_then(|r| r.parameters.get("object-storage.warehouse-bucket")).and_then(Value::as_str);
-    bucket
-        .map(str::to_string)
-        .ok_or_else(|| CheckpointError::Failed("the object-storage phase is not recorded: `bigtop-k8s add-phase object-storage`".into()))
 }

@@ -29,7 +29,7 @@ pub(super) async fn run(ctx: &Context<'_>, s: &SparkJobCheck) -> Result<Evidence
         .await
         .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::error::error_text(&e))))?;
     let job = cm.data.and_then(|mut d| d.remove(file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
-    let bucket = super::warehouse_bucket(ctx.client).await?;
+    let bucket = ctx.lake()?.bucket("warehouse").map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
     let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let mut args = vec![path.clone()];

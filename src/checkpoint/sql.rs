@@ -40,13 +40,20 @@ pub const ROWS: [(i64, &str); 3] = [(1, "lake"), (2, "sql"), (3, "checkpoint")];
 
 pub(super) async fn run(ctx: &Context<'_>, s: &SqlCheck) -> Result<Evidence, CheckpointError> {
     let engine = s.engine;
-    let key = read_key(ctx, "s3-sql").await?;
-    let bucket = super::warehouse_bucket(ctx.client).await?;
+    let key = read_key(ctx, &ctx.imported_lake_key()?).await?;
+    let lake = ctx.lake()?;
+    let bucket = lake.bucket("warehouse").map_err(|e| CheckpointError::Failed(e.to_string()))?.to_string();
+    let catalog = ctx
+        .contracts
+        .sql_engine
+        .as_ref()
+        .map(|e| e.catalog.clone())
+        .ok_or_else(|| CheckpointError::Failed("no phase provides the SQL engine".into()))?;
     let sql = forward::forward(ctx.client, &ctx.addon.namespace, &s.service, s.port, 0).await?;
-    let lake = forward::forward(ctx.client, "object-storage", "s3", 9000, 0).await?;
+    let lake = forward::forward(ctx.client, &lake.namespace, &lake.service, lake.port, 0).await?;
     let (engine_url, s3_endpoint) = (format!("http://{}", sql.local), format!("http://{}", lake.local));
     let mut evidence =
-        roundtrip(&Target { engine_url: &engine_url, engine, s3_endpoint: &s3_endpoint, key: &key, bucket: &bucket, catalog: "hive" })
+        roundtrip(&Target { engine_url: &engine_url, engine, s3_endpoint: &s3_endpoint, key: &key, bucket: &bucket, catalog: &catalog })
             .await?;
     evidence.insert("pod".into(), json!(sql.pod));
     Ok(evidence)

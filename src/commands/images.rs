@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Globals, SpecArgs, load_spec, render_phase};
+use super::{Globals, RenderScope, SpecArgs, load_spec, render_phase};
 use crate::error::Error;
 use crate::plan::{PlannedPhase, check_names, selected_addons};
 use crate::render::ADDON_LABEL;
@@ -33,12 +33,22 @@ pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result
     let names: Vec<String> =
         if phases.is_empty() { catalog.phase_names().into_iter().map(String::from).collect() } else { phases.to_vec() };
     check_names(&catalog, &names).map_err(super::plan_error)?;
+    let contracts = crate::pipeline::contracts(&catalog, &resolved, &Default::default(), &[])?;
+    let fetcher = g.fetcher();
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
         // No cluster: credentials are irrelevant here, and images are known offline.
-        let rendered = render_phase(&g.fetcher(), &catalog, None, &planned, &resolved, spec.profile, &Default::default()).await?;
+        let scope = RenderScope {
+            catalog: &catalog,
+            resolved: &resolved,
+            profile: spec.profile,
+            contracts: &contracts,
+            fetcher: &fetcher,
+            client: None,
+        };
+        let rendered = render_phase(&scope, &planned, &Default::default()).await?;
         let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for addon in &planned.addons {
             for (key, image) in &catalog.addons[addon].images {

@@ -15,4 +15,4 @@ pub mod sql;
 pub mod status;
 pub mod verify;
 
-pub use crate::pipeline::{Globals, SpecArgs, load_spec, plan_error, render_phase, state_error};
+pub use crate::pipeline::{Globals, RenderScope, SpecArgs, load_spec, plan_error, render_phase, state_error};

@@ -65,7 +65,10 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
         step.done(format!("{objects} objects deleted"));
         removed.push(Removed { phase: phase.clone(), objects });
     }
-    if let Some(stale) = crate::pipeline::inferred::stale_after_removal(&records, phases) {
+    let resolved = crate::params::resolve(&catalog, Default::default(), &Default::default())
+        .map_err(|e| Error::usage("invalid parameter").with_source(e))?;
+    let contracts = crate::pipeline::contracts(&catalog, &resolved, &records, &[])?;
+    for stale in crate::pipeline::inferred::stale_after_removal(&catalog, &contracts, &records, phases) {
         g.progress.note(&stale);
     }
     Ok(removed)

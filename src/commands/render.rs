@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{Globals, SpecArgs, load_spec, render_phase};
+use super::{Globals, RenderScope, SpecArgs, load_spec, render_phase};
 use crate::cluster::connect;
 use crate::error::Error;
 use crate::plan::{PlannedPhase, check_names, selected_addons};
@@ -33,20 +33,27 @@ pub async fn run(
             None
         }
     };
+    // What other phases provide comes from the cluster's state when there is one, so the output
+    // matches what `add-phase` applies.
+    let state = match &cluster {
+        Some(c) => crate::state::load(&c.client).await.map_err(super::state_error)?,
+        None => Default::default(),
+    };
+    let contracts = crate::pipeline::contracts(&catalog, &resolved, &state, &[])?;
+    let fetcher = g.fetcher();
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        let rendered = render_phase(
-            &g.fetcher(),
-            &catalog,
-            cluster.as_ref().map(|c| &c.client),
-            &planned,
-            &resolved,
-            spec.profile,
-            &Default::default(),
-        )
-        .await?;
+        let scope = RenderScope {
+            catalog: &catalog,
+            resolved: &resolved,
+            profile: spec.profile,
+            contracts: &contracts,
+            fetcher: &fetcher,
+            client: cluster.as_ref().map(|c| &c.client),
+        };
+        let rendered = render_phase(&scope, &planned, &Default::default()).await?;
         if let Some(dir) = out_dir {
             let path = dir.join(format!("{name}.yaml"));
             std::fs::create_dir_all(dir)

@@ -2,15 +2,18 @@
 //! once per command — catalog, spec, resolved parameters, then the cluster and its recorded
 //! state.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::catalog::Catalog;
 use crate::cluster::{Cluster, Target, connect};
+use crate::contracts::{Contracts, PhaseFacts};
 use crate::error::{Error, Exit};
 use crate::fetch::Fetcher;
 use crate::output::Format;
 use crate::params::{self, Resolved};
+use crate::plan::PlannedPhase;
 use crate::progress::Progress;
 use crate::spec::Spec;
 use crate::state::{self, State};
@@ -81,7 +84,9 @@ impl Loaded {
     pub async fn connect<'g>(self, g: &'g Globals) -> Result<Context<'g>, Error> {
         let cluster = connect(&g.target).await?;
         let state = state::load(&cluster.client).await.map_err(state_error)?;
-        Ok(Context { globals: g, catalog: self.catalog, spec: self.spec, resolved: self.resolved, cluster, state, fetcher: g.fetcher() })
+        let contracts = contracts(&self.catalog, &self.resolved, &state, &[])?;
+        let (catalog, spec, resolved, fetcher) = (self.catalog, self.spec, self.resolved, g.fetcher());
+        Ok(Context { globals: g, catalog, spec, resolved, contracts, cluster, state, fetcher })
     }
 }
 
@@ -95,6 +100,8 @@ pub struct Context<'g> {
     pub spec: Spec,
     /// Every parameter, resolved (inferred ones filled in by planning).
     pub resolved: Resolved,
+    /// What phases provide each other (updated by planning).
+    pub contracts: Contracts,
     /// The connected cluster.
     pub cluster: Cluster,
     /// What is installed, as recorded when the command started.
@@ -118,6 +125,21 @@ pub fn load_spec(catalog: &Catalog, args: &SpecArgs) -> Result<(Spec, Resolved),
         Error::usage("invalid parameter").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter with its values")
     })?;
     Ok((spec, resolved))
+}
+
+/// The contracts between phases: planned phases as planned, installed ones as recorded, the
+/// rest as the parameters select.
+pub fn contracts(catalog: &Catalog, resolved: &Resolved, state: &State, planned: &[PlannedPhase]) -> Result<Contracts, Error> {
+    let mut known: BTreeMap<String, PhaseFacts> = state
+        .iter()
+        .map(|(phase, r)| (phase.clone(), PhaseFacts { addons: r.addons.keys().cloned().collect(), params: r.parameters.clone() }))
+        .collect();
+    for p in planned {
+        known.insert(p.phase.clone(), PhaseFacts { addons: p.addons.clone(), params: resolved.clone() });
+    }
+    crate::contracts::resolve(catalog, resolved, &known).map_err(|e| {
+        Error::usage("the phases' contracts do not fit together").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter")
+    })
 }
 
 /// Map a state read/write failure.

@@ -1,137 +1,174 @@
-//! Spark parameters `add-phase` reads off the cluster unless the user set them: the node pool
-//! (nodes labelled for Spark mean `dedicated`) and the metastore (the sql phase installed or
-//! installed in the same run means `sql`, with that phase's Hive Metastore release, when the
-//! Spark release has a Hive client pinned for it); and
-//! what `remove-phase` says when it takes away what one of them pointed at.
+//! Parameters a phase reads off the cluster unless the user set them, as its `uses:` declares:
+//! labelled nodes (Spark's dedicated node pool), and the installed or planned metastore (Spark
+//! SQL's catalog, with the Hive client pinned for the metastore's release); and what
+//! `remove-phase` says when it takes away a metastore a phase still follows.
 
-use std::collections::BTreeMap;
-
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::Context;
-use crate::catalog::Catalog;
+use crate::catalog::provides::{FollowMetastore, LabelledNodes};
+use crate::catalog::{Catalog, PhaseDef};
+use crate::contracts::Contracts;
 use crate::error::Error;
 use crate::params::{Layer, Overrides, Resolved};
 use crate::plan::PlannedPhase;
-use crate::state::{PhaseRecord, State};
+use crate::state::State;
 
-const NODE_POOL: &str = "spark.node-pool";
-const METASTORE: &str = "spark.metastore";
-const HIVE_METASTORE: &str = "spark.hive-metastore";
-
-/// The resolved parameters with the inferred Spark parameters filled in; a
-/// `spark.metastore=sql` the cluster or the release cannot serve is refused with the next step.
-pub async fn spark_params(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolved, Error> {
-    if !planned.iter().any(|p| p.phase == "spark") {
-        return Ok(ctx.resolved.clone());
-    }
+/// The resolved parameters with the inferred ones filled in; a follow the cluster or the
+/// release cannot serve is refused with the next step.
+pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolved, Error> {
     let mut overrides = ctx.spec.overrides.clone();
-    let pool = node_pool(ctx, &mut overrides).await?;
-    let metastore = metastore(ctx, planned, &mut overrides)?;
-    if !pool && !metastore {
+    let mut inferred = false;
+    for def in planned.iter().filter_map(|p| ctx.catalog.phase(&p.phase)) {
+        if let Some(nodes) = &def.uses.labelled_nodes {
+            inferred |= labelled_nodes(ctx, def, nodes, &mut overrides).await?;
+        }
+        if let Some(follow) = &def.uses.metastore {
+            inferred |= metastore(ctx, def, follow, planned, &mut overrides)?;
+        }
+    }
+    if !inferred {
         return Ok(ctx.resolved.clone());
     }
     crate::params::resolve(&ctx.catalog, ctx.spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
 }
 
-/// Nodes labelled for Spark mean `spark.node-pool=dedicated`, unless the user chose. Returns
-/// whether it inferred.
-async fn node_pool(ctx: &Context<'_>, overrides: &mut Overrides) -> Result<bool, Error> {
-    if overrides.0.contains_key(NODE_POOL) {
+/// Nodes labelled `<label>=true` set the parameter, unless the user chose. Returns whether it
+/// inferred.
+async fn labelled_nodes(ctx: &Context<'_>, def: &PhaseDef, nodes: &LabelledNodes, overrides: &mut Overrides) -> Result<bool, Error> {
+    let key = format!("{}.{}", def.name, nodes.parameter);
+    if overrides.0.contains_key(&key) {
         return Ok(false);
     }
-    let labelled =
-        crate::setup::spark::spark_nodes(&ctx.cluster.client).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
-    if labelled == 0 {
+    let selector = format!("{}=true", nodes.label);
+    let list = Api::<Node>::all(ctx.cluster.client.clone())
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
+    if list.items.is_empty() {
         return Ok(false);
     }
-    let label = format!("{}=true", crate::setup::spark::SPARK_NODE_LABEL);
     ctx.globals.progress.note(&format!(
-        "{labelled} node(s) labelled {label}: Spark runs there ({NODE_POOL}=dedicated; override with --set {NODE_POOL}=shared)"
+        "{} node(s) labelled {selector}: {} runs there ({key}={}; override with --set {key}={})",
+        list.items.len(),
+        title(&def.name),
+        nodes.value,
+        nodes.otherwise
     ));
-    overrides.set(Layer::Flag, NODE_POOL, "dedicated".into());
+    overrides.set(Layer::Flag, &key, nodes.value.clone().into());
     Ok(true)
 }
 
-/// The sql phase (installed, or planned in this run) means `spark.metastore=sql` with that
-/// phase's Hive Metastore release, when the Spark release has a Hive client pinned for it.
-/// Returns whether it inferred.
-fn metastore(ctx: &Context<'_>, planned: &[PlannedPhase], overrides: &mut Overrides) -> Result<bool, Error> {
-    let (catalog, resolved, progress) = (&ctx.catalog, &ctx.resolved, &ctx.globals.progress);
-    // The sql phase's metastore release (None: no sql phase), unless the user named one.
-    let sql_metastore = sql_metastore_release(catalog, planned, &ctx.state);
-    let set_release = overrides.0.get(HIVE_METASTORE).and_then(|(_, v)| v.as_str().map(str::to_string));
-    let metastore_release = set_release
-        .or_else(|| sql_metastore.clone())
-        .unwrap_or_else(|| resolved.get(HIVE_METASTORE).and_then(Value::as_str).unwrap_or_default().to_string());
-    let version = resolved.get("spark.version").and_then(Value::as_str).unwrap_or_default().to_string();
-    let client = hive_client_version(catalog, &version, &metastore_release);
-    let wants_sql = overrides.0.get(METASTORE).map(|(_, v)| v.as_str() == Some("sql"));
+/// An installed or planned metastore sets the follow parameter and the release, when the
+/// phase's release has a Hive client pinned for it. Returns whether it inferred.
+fn metastore(
+    ctx: &Context<'_>,
+    def: &PhaseDef,
+    follow: &FollowMetastore,
+    planned: &[PlannedPhase],
+    overrides: &mut Overrides,
+) -> Result<bool, Error> {
+    let progress = &ctx.globals.progress;
+    let (switch, release_key) = (format!("{}.{}", def.name, follow.parameter), format!("{}.{}", def.name, follow.release_parameter));
+    // The metastore there is (None: its phase is neither installed nor planned).
+    let present = present_metastore(&ctx.contracts, planned, &ctx.state);
+    let provider = ctx.contracts.metastore.as_ref().map(|m| m.phase.clone()).unwrap_or_default();
+    let set_release = overrides.0.get(&release_key).and_then(|(_, v)| v.as_str().map(str::to_string));
+    let release = set_release
+        .or_else(|| present.clone())
+        .unwrap_or_else(|| ctx.resolved.get(&release_key).and_then(Value::as_str).unwrap_or_default().to_string());
+    let version = ctx.resolved.get(&format!("{}.version", def.name)).and_then(Value::as_str).unwrap_or_default().to_string();
+    let client = hive_client_version(def, &version, &release);
+    let wants = overrides.0.get(&switch).map(|(_, v)| v.as_str() == Some(follow.value.as_str()));
     let mut inferred = false;
-    match (wants_sql, sql_metastore.is_some(), client) {
+    match (wants, present.is_some(), client) {
         (Some(true), _, None) => {
             return Err(Error::usage(format!(
-                "Spark {version} has no Hive Metastore client pinned for the sql phase's Hive Metastore {metastore_release}"
+                "{} {version} has no Hive Metastore client pinned for the {provider} phase's Hive Metastore {release}",
+                title(&def.name)
             ))
-            .with_hint(format!("use --set spark.version={}, or --set {METASTORE}=none", first_with_client(catalog, &metastore_release))));
+            .with_hint(format!("use --set {}.version={}, or --set {switch}=none", def.name, first_with_client(def, &release))));
         }
         (Some(true), false, _) => {
-            return Err(Error::prerequisite(format!("{METASTORE}=sql needs the sql phase, which is not installed"))
-                .with_hint("run `bigtop-k8s add-phase sql spark --with-deps`, or drop --set spark.metastore=sql"));
+            return Err(Error::prerequisite(format!("{switch}={} needs the {provider} phase, which is not installed", follow.value))
+                .with_hint(format!(
+                    "run `bigtop-k8s add-phase {provider} {} --with-deps`, or drop --set {switch}={}",
+                    def.name, follow.value
+                )));
         }
         (None, true, Some(hive)) => {
             progress.note(&format!(
-                "the sql phase is there: Spark SQL uses its Hive Metastore {metastore_release} through a Hive {hive} client ({METASTORE}=sql; override with --set {METASTORE}=none)"
+                "the {provider} phase is there: {} SQL uses its Hive Metastore {release} through a Hive {hive} client ({switch}={}; override with --set {switch}=none)",
+                title(&def.name),
+                follow.value
             ));
-            overrides.set(Layer::Flag, METASTORE, "sql".into());
+            overrides.set(Layer::Flag, &switch, follow.value.clone().into());
             inferred = true;
         }
         (None, true, None) => progress.note(&format!(
-            "Spark {version} has no pinned client for Hive Metastore {metastore_release}: Spark SQL keeps its own catalog, not the sql phase's metastore"
+            "{} {version} has no pinned client for Hive Metastore {release}: {} SQL keeps its own catalog, not the {provider} phase's metastore",
+            title(&def.name),
+            title(&def.name)
         )),
         _ => {}
     }
-    let uses_sql = overrides.0.get(METASTORE).and_then(|(_, v)| v.as_str()) == Some("sql");
-    if uses_sql
-        && !overrides.0.contains_key(HIVE_METASTORE)
-        && let Some(release) = sql_metastore
+    let follows = overrides.0.get(&switch).and_then(|(_, v)| v.as_str()) == Some(follow.value.as_str());
+    if follows
+        && !overrides.0.contains_key(&release_key)
+        && let Some(release) = present
     {
-        overrides.set(Layer::Flag, HIVE_METASTORE, release.into());
+        overrides.set(Layer::Flag, &release_key, release.into());
         inferred = true;
     }
     Ok(inferred)
 }
 
-/// The release of the sql phase's Hive Metastore addon: as planned in this run, else as
-/// installed; None without the sql phase.
-fn sql_metastore_release(catalog: &Catalog, planned: &[PlannedPhase], state: &State) -> Option<String> {
-    let is_metastore = |addon: &str| addon.starts_with("hive-metastore");
-    if let Some(sql) = planned.iter().find(|p| p.phase == "sql") {
-        return sql.addons.iter().find(|a| is_metastore(a)).map(|a| catalog.addons[a].version.clone());
+/// The release of the metastore whose phase is planned in this run or installed; None when it
+/// is neither. (The contracts already reflect the planned or installed addon.)
+fn present_metastore(contracts: &Contracts, planned: &[PlannedPhase], state: &State) -> Option<String> {
+    let m = contracts.metastore.as_ref()?;
+    let there = planned.iter().any(|p| p.phase == m.phase) || state.contains_key(&m.phase);
+    there.then(|| m.release.clone())
+}
+
+/// After removing `removed`: a note for each installed phase that still follows the removed
+/// metastore (re-running `add-phase` for it infers `none` then).
+pub fn stale_after_removal(catalog: &Catalog, contracts: &Contracts, state: &State, removed: &[String]) -> Vec<String> {
+    let Some(m) = &contracts.metastore else { return Vec::new() };
+    if !removed.contains(&m.phase) {
+        return Vec::new();
     }
-    state.get("sql")?.addons.iter().find(|(a, _)| is_metastore(a)).map(|(_, version)| version.clone())
+    let mut notes = Vec::new();
+    for (phase, record) in state.iter().filter(|(p, _)| !removed.contains(p)) {
+        let Some(follow) = catalog.phase(phase).and_then(|d| d.uses.metastore.as_ref()) else { continue };
+        let switch = format!("{phase}.{}", follow.parameter);
+        if record.parameters.get(&switch).and_then(Value::as_str) == Some(follow.value.as_str()) {
+            notes.push(format!(
+                "{phase} still points {} SQL at the removed metastore ({switch}={}): run `bigtop-k8s add-phase {phase}` to set it up without",
+                title(phase),
+                follow.value
+            ));
+        }
+    }
+    notes
 }
 
-/// After removing `removed`: a note if the installed spark phase still uses the sql phase's
-/// metastore (re-running `add-phase spark` infers `none` then).
-pub fn stale_after_removal(records: &BTreeMap<String, PhaseRecord>, removed: &[String]) -> Option<String> {
-    let spark = records.get("spark").filter(|_| !removed.iter().any(|p| p == "spark"))?;
-    let uses_metastore = spark.parameters.get(METASTORE).and_then(Value::as_str) == Some("sql");
-    (uses_metastore && removed.iter().any(|p| p == "sql")).then(|| {
-        format!(
-            "spark still points Spark SQL at the removed metastore ({METASTORE}=sql): run `bigtop-k8s add-phase spark` to set it up without"
-        )
-    })
+/// The Hive client version the phase's data pins for its release and the metastore release
+/// (`data.releases.<version>.hive-clients.<release>`).
+fn hive_client_version<'a>(def: &'a PhaseDef, version: &str, metastore_release: &str) -> Option<&'a str> {
+    def.data["releases"][version]["hive-clients"][metastore_release]["version"].as_str()
 }
 
-/// The Hive client version the catalog pins for this Spark release and metastore release.
-fn hive_client_version<'a>(catalog: &'a Catalog, spark_version: &str, metastore_release: &str) -> Option<&'a str> {
-    let spark = catalog.phase("spark")?;
-    spark.data["releases"][spark_version]["hive-clients"][metastore_release]["version"].as_str()
-}
-
-/// A Spark release that has one, for the hint.
-fn first_with_client(catalog: &Catalog, metastore_release: &str) -> String {
-    let releases = catalog.phase("spark").and_then(|p| p.data["releases"].as_object().cloned()).unwrap_or_default();
+/// A release of the phase that has one, for the hint.
+fn first_with_client(def: &PhaseDef, metastore_release: &str) -> String {
+    let releases = def.data["releases"].as_object().cloned().unwrap_or_default();
     releases.into_iter().find(|(_, r)| r["hive-clients"][metastore_release].is_object()).map(|(v, _)| v).unwrap_or_default()
+}
+
+/// `spark` → `Spark`, for prose.
+fn title(phase: &str) -> String {
+    let mut chars = phase.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

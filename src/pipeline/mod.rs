@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use checkpoint::evidence_line;
-pub use context::{Context, Globals, Loaded, SpecArgs, load_spec, state_error};
+pub use context::{Context, Globals, Loaded, SpecArgs, contracts, load_spec, state_error};
 pub use plan::{Request, plan, plan_error};
-pub use render::{RenderedPhase, render_phase};
+pub use render::{RenderScope, RenderedPhase, render_phase};
 
 use crate::apply::{Applied, Applier};
 use crate::error::Error;

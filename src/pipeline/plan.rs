@@ -42,7 +42,9 @@ pub async fn plan(ctx: &mut Context<'_>, requested: &[String], missing: MissingD
     let installed: BTreeSet<String> = ctx.state.keys().cloned().collect();
     let planned = plan::plan(&ctx.catalog, requested, &installed, missing, &ctx.resolved).map_err(plan_error)?;
     // Inferred parameters never change which addons a phase installs, so the plan stands.
-    ctx.resolved = super::inferred::spark_params(ctx, &planned).await?;
+    ctx.contracts = super::context::contracts(&ctx.catalog, &ctx.resolved, &ctx.state, &planned)?;
+    ctx.resolved = super::inferred::infer(ctx, &planned).await?;
+    ctx.contracts = super::context::contracts(&ctx.catalog, &ctx.resolved, &ctx.state, &planned)?;
     for p in &planned {
         refuse_addon_switch(&ctx.catalog, &ctx.state, p)?;
     }

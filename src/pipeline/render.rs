@@ -7,6 +7,7 @@ use kube::Client;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
+use crate::contracts::Contracts;
 use crate::error::Error;
 use crate::fetch::Fetcher;
 use crate::params::Resolved;
@@ -22,18 +23,27 @@ pub struct RenderedPhase {
     pub objects: Vec<Value>,
 }
 
+/// What rendering reads besides the plan entry.
+pub struct RenderScope<'a> {
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Every parameter, resolved.
+    pub resolved: &'a Resolved,
+    /// Sizing profile.
+    pub profile: Profile,
+    /// What other phases provide.
+    pub contracts: &'a Contracts,
+    /// Upstream artifacts.
+    pub fetcher: &'a Fetcher,
+    /// The cluster, for existing credentials and imported Secrets (none: fresh values, no copies).
+    pub client: Option<&'a Client>,
+}
+
 /// Fetch sources, read or generate credentials, and render every addon of a planned phase.
 /// `awaited`: namespaces that phases earlier in a dry run would create, whose Secrets are not
 /// there yet (their copies are rendered empty instead of refused).
-pub async fn render_phase(
-    fetcher: &Fetcher,
-    catalog: &Catalog,
-    client: Option<&Client>,
-    planned: &PlannedPhase,
-    resolved: &Resolved,
-    profile: Profile,
-    awaited: &BTreeSet<String>,
-) -> Result<RenderedPhase, Error> {
+pub async fn render_phase(scope: &RenderScope<'_>, planned: &PlannedPhase, awaited: &BTreeSet<String>) -> Result<RenderedPhase, Error> {
+    let RenderScope { catalog, resolved, profile, contracts, fetcher, client } = *scope;
     let mut objects = Vec::new();
     for name in &planned.addons {
         let addon = &catalog.addons[name];
@@ -50,7 +60,10 @@ pub async fn render_phase(
         let generated = crate::secrets::generated_for(client, addon)
             .await
             .map_err(|e| Error::failure(format!("cannot read the generated credentials of {name}")).with_source(e))?;
-        let input = RenderInput::new(catalog, name, resolved, profile).with_generated(generated).with_fetched(fetched);
+        let input = RenderInput::new(catalog, name, resolved, profile)
+            .with_generated(generated)
+            .with_fetched(fetched)
+            .with_contracts(contracts.clone());
         let rendered = render_addon(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         objects.extend(rendered);
         if let Some(c) = client {
@@ -97,8 +110,15 @@ async fn imported_secrets(
 /// "awaited": a later phase's copies of their Secrets render empty instead of being refused
 /// (what a dry run shows).
 pub(super) async fn step(ctx: &super::Context<'_>, run: &mut super::Run, planned: &PlannedPhase) -> Result<(), Error> {
-    let client = Some(&ctx.cluster.client);
-    let rendered = render_phase(&ctx.fetcher, &ctx.catalog, client, planned, &ctx.resolved, ctx.spec.profile, &run.awaited).await?;
+    let scope = RenderScope {
+        catalog: &ctx.catalog,
+        resolved: &ctx.resolved,
+        profile: ctx.spec.profile,
+        contracts: &ctx.contracts,
+        fetcher: &ctx.fetcher,
+        client: Some(&ctx.cluster.client),
+    };
+    let rendered = render_phase(&scope, planned, &run.awaited).await?;
     run.awaited.extend(namespaces(&ctx.catalog, planned));
     run.phase(&planned.phase).rendered = Some(rendered);
     Ok(())
