@@ -147,6 +147,9 @@ pub enum RenderError {
     /// A source the addon declares was not fetched.
     #[error("source {0} was not fetched")]
     MissingSource(String),
+    /// A run-time template the code asks for is not in the addon.
+    #[error("run-time template {0} does not exist")]
+    MissingTemplate(String),
 }
 
 /// Render one addon into labelled objects, in template-name order (sources first).
@@ -199,6 +202,28 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
             source,
         })?;
         objects.extend(parse_documents(&addon.name, name, &rendered)?);
+    }
+    Ok(objects)
+}
+
+/// Render an addon's run-time template `name` with `vars` (plus the addon's namespace and
+/// images) into labelled objects.
+pub fn render_runtime(addon: &Addon, name: &str, vars: &Value) -> Result<Vec<Value>, RenderError> {
+    let template = format!("runtime/{name}");
+    let text = addon.runtime.get(name).ok_or_else(|| RenderError::MissingTemplate(format!("{}/{template}", addon.name)))?;
+    let ctx = context! {
+        vars => minijinja::Value::from(minijinja::value::Serde(vars)),
+        namespace => &addon.namespace,
+        images => minijinja::Value::from(minijinja::value::Serde(&addon.images)),
+    };
+    let rendered = environment().render_str(text, &ctx).map_err(|source| RenderError::Template {
+        addon: addon.name.clone(),
+        template: template.clone(),
+        source,
+    })?;
+    let mut objects = parse_documents(&addon.name, &template, &rendered)?;
+    for obj in &mut objects {
+        label(obj, &addon.phase, &addon.name);
     }
     Ok(objects)
 }

@@ -205,6 +205,10 @@ pub struct Addon {
     /// Template files, name → content, in name order (filled by the loader).
     #[serde(skip)]
     pub templates: Vec<(String, String)>,
+    /// Templates of objects created at run time (`runtime/*.yaml`: a checkpoint's pods, a Spark
+    /// submission), rendered on demand with their own variables (filled by the loader).
+    #[serde(skip)]
+    pub runtime: BTreeMap<String, String>,
 }
 
 /// The resource budget of the default phases under one profile (`budget.yaml`).
@@ -307,6 +311,7 @@ impl Catalog {
             let mut addon: Addon = parse(path, bytes)?;
             let dir = path.trim_end_matches("addon.yaml");
             addon.templates = templates_in(files, &format!("{dir}templates/"))?;
+            addon.runtime = templates_in(files, &format!("{dir}runtime/"))?.into_iter().collect();
             if format!("{}/", addon.name) != dir {
                 return Err(CatalogError::Inconsistent(format!("{path} declares name {}", addon.name)));
             }

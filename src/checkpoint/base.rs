@@ -4,6 +4,8 @@
 //! NetworkPolicy blocks it, and removing the policy restores it.
 //!
 //! Settings: `image` (an image key of the addon with sh, sha256sum, head, timeout, wget and httpd).
+//! The objects come from the addon's `runtime/checkpoint.yaml`; this module renders, applies
+//! and watches them.
 
 use std::time::{Duration, Instant};
 
@@ -23,17 +25,18 @@ const BYTES: u64 = 1 << 20;
 const DENY_ATTEMPTS: u32 = 3;
 
 pub(super) async fn run(ctx: &Context<'_>, s: &StorageCheck) -> Result<Evidence, CheckpointError> {
-    let key = &s.image;
-    let image = ctx.addon.images.get(key).ok_or_else(|| CheckpointError::Setting(format!("image {key}")))?.clone();
-    let c = ctx.client;
+    if !ctx.addon.images.contains_key(&s.image) {
+        return Err(CheckpointError::Setting(format!("image {}", s.image)));
+    }
+    let c = &Objects { client: ctx.client, addon: ctx.addon, image: &s.image };
     let mut evidence = Evidence::new();
-    evidence.insert("nodesReady".into(), json!(nodes_ready(c).await?));
+    evidence.insert("nodesReady".into(), json!(nodes_ready(c.client).await?));
     // A failed run leaves its namespace for inspection; its Jobs carry the names this run uses,
     // so starting anywhere but from nothing would read the old run's results back.
-    remove_namespace(c).await?;
-    apply(c, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": namespace_labels()}})).await?;
+    remove_namespace(c.client).await?;
+    c.apply(json!({"object": "namespace"})).await?;
     let started = Instant::now();
-    let (written, read) = storage_round_trip(c, &image).await?;
+    let (written, read) = storage_round_trip(c).await?;
     if written != read {
         return Err(CheckpointError::Failed(format!("the volume returned sha256 {read}, the writer wrote {written}")));
     }
@@ -41,10 +44,10 @@ pub(super) async fn run(ctx: &Context<'_>, s: &StorageCheck) -> Result<Evidence,
     evidence.insert("volumeBytes".into(), json!(BYTES));
     evidence.insert("volumeMs".into(), json!(started.elapsed().as_millis() as u64));
     let started = Instant::now();
-    network_policy_round_trip(c, &image).await?;
+    network_policy_round_trip(c).await?;
     evidence.insert("policy".into(), json!("open, blocked by default-deny, open again"));
     evidence.insert("policyMs".into(), json!(started.elapsed().as_millis() as u64));
-    let _ = Api::<Namespace>::all(c.clone()).delete(NAMESPACE, &DeleteParams::background()).await;
+    let _ = Api::<Namespace>::all(c.client.clone()).delete(NAMESPACE, &DeleteParams::background()).await;
     Ok(evidence)
 }
 
@@ -69,15 +72,30 @@ async fn remove_namespace(c: &kube::Client) -> Result<(), CheckpointError> {
     Ok(())
 }
 
-fn labels() -> Value {
-    json!({"app.kubernetes.io/managed-by": "bigtop-k8s", "bigtop.apache.org/phase": "base"})
+/// The checkpoint's objects: rendered from the addon's run-time template, then applied.
+struct Objects<'a> {
+    client: &'a kube::Client,
+    addon: &'a crate::catalog::Addon,
+    /// Key of the image in the addon's `images`.
+    image: &'a str,
 }
 
-/// The checkpoint namespace's labels: its own, plus Pod Security `restricted` enforced.
-fn namespace_labels() -> Value {
-    let mut l = labels();
-    l["pod-security.kubernetes.io/enforce"] = json!("restricted");
-    l
+impl Objects<'_> {
+    /// Render `vars.object` (with the namespace and image added) and apply what it renders.
+    async fn apply(&self, mut vars: Value) -> Result<(), CheckpointError> {
+        vars["namespace"] = NAMESPACE.into();
+        vars["image"] = self.image.into();
+        let objects = crate::render::render_runtime(self.addon, "checkpoint.yaml", &vars)
+            .map_err(|e| CheckpointError::Failed(format!("{e}: {}", crate::error::root_cause(&e))))?;
+        for obj in objects {
+            let gvk = crate::apply::gvk_of(&obj).expect("rendered objects have apiVersion and kind");
+            let (ar, caps) = kube::discovery::pinned_kind(self.client, &gvk).await.map_err(api("discover"))?;
+            crate::apply::apply_one(self.client, &obj, ar, caps)
+                .await
+                .map_err(|(what, why)| CheckpointError::Failed(format!("cannot apply {what}: {why}")))?;
+        }
+        Ok(())
+    }
 }
 
 async fn nodes_ready(c: &kube::Client) -> Result<usize, CheckpointError> {
@@ -92,13 +110,12 @@ async fn nodes_ready(c: &kube::Client) -> Result<usize, CheckpointError> {
     Ok(nodes.len())
 }
 
-async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, String), CheckpointError> {
-    apply(c, json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": NAMESPACE, "labels": labels()},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "16Mi"}}}})).await?;
+async fn storage_round_trip(c: &Objects<'_>) -> Result<(String, String), CheckpointError> {
+    c.apply(json!({"object": "pvc"})).await?;
     let write = format!("head -c {BYTES} /dev/urandom > /data/blob && sha256sum /data/blob");
-    let written = job_output(c, "writer", image, &write, true).await?;
-    let read = job_output(c, "reader", image, "sha256sum /data/blob", true).await?;
-    let pvc = Api::<PersistentVolumeClaim>::namespaced(c.clone(), NAMESPACE).get("data").await.map_err(api("read the PVC"))?;
+    let written = job_output(c, "writer", &write, true).await?;
+    let read = job_output(c, "reader", "sha256sum /data/blob", true).await?;
+    let pvc = Api::<PersistentVolumeClaim>::namespaced(c.client.clone(), NAMESPACE).get("data").await.map_err(api("read the PVC"))?;
     if pvc.status.and_then(|s| s.phase).as_deref() != Some("Bound") {
         return Err(CheckpointError::Failed("PVC data on the default StorageClass is not Bound".into()));
     }
@@ -106,13 +123,9 @@ async fn storage_round_trip(c: &kube::Client, image: &str) -> Result<(String, St
     Ok((hash(written), hash(read)))
 }
 
-async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), CheckpointError> {
-    let mut web =
-        pod_spec(image, "echo ok > /www/index.html && httpd -f -p 8080 -h /www", ("www", json!({"emptyDir": {"sizeLimit": "1Mi"}})));
-    web["containers"][0]["ports"] = json!([{"containerPort": 8080}]);
-    apply(c, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": NAMESPACE, "labels": {"app": "web"}}, "spec": web}))
-        .await?;
-    let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
+async fn network_policy_round_trip(c: &Objects<'_>) -> Result<(), CheckpointError> {
+    c.apply(json!({"object": "web"})).await?;
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), NAMESPACE);
     let running = await_condition(pods.clone(), "web", kube::runtime::conditions::is_pod_running());
     tokio::time::timeout(STEP_TIMEOUT, running)
         .await
@@ -127,20 +140,15 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
         .ok_or_else(|| CheckpointError::Failed("pod web has no IP".into()))?;
     // `timeout`, not wget -T: the same bound on every busybox (-T crashes some 1.35 builds).
     let fetch = format!("timeout 5 wget -q -O - http://{ip}:8080/");
-    job_output(c, "client-open", image, &fetch, true)
+    job_output(c, "client-open", &fetch, true)
         .await
         .map_err(|e| CheckpointError::Failed(format!("pod-to-pod traffic fails without any policy: {e}")))?;
-    apply(
-        c,
-        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": NAMESPACE},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
-    )
-    .await?;
+    c.apply(json!({"object": "deny-all"})).await?;
     // A CNI programs a new policy a moment after it exists: one request that got through proves
     // nothing yet, every one of several does.
     let mut blocked = false;
     for attempt in 1..=DENY_ATTEMPTS {
-        if job_output(c, &format!("client-denied-{attempt}"), image, &fetch, false).await.is_err() {
+        if job_output(c, &format!("client-denied-{attempt}"), &fetch, false).await.is_err() {
             blocked = true;
             break;
         }
@@ -151,47 +159,23 @@ async fn network_policy_round_trip(c: &kube::Client, image: &str) -> Result<(), 
             "a default-deny NetworkPolicy did not block pod-to-pod traffic ({DENY_ATTEMPTS} tries): the CNI does not enforce policies"
         )));
     }
-    Api::<NetworkPolicy>::namespaced(c.clone(), NAMESPACE)
+    Api::<NetworkPolicy>::namespaced(c.client.clone(), NAMESPACE)
         .delete("deny-all", &DeleteParams::default())
         .await
         .map_err(api("delete the policy"))?;
-    job_output(c, "client-restored", image, &fetch, true)
+    job_output(c, "client-restored", &fetch, true)
         .await
         .map_err(|e| CheckpointError::Failed(format!("traffic did not come back after removing the policy: {e}")))?;
     Ok(())
 }
 
-/// A pod that meets Pod Security `restricted` (the namespace enforces it): `script` under `sh -c`
-/// as nobody, read-only root, one volume mounted at `/<name>`. It stops at once when deleted
-/// (busybox as PID 1 ignores SIGTERM, which would cost the full grace period).
-fn pod_spec(image: &str, script: &str, (volume, source): (&str, Value)) -> Value {
-    let mut volume_def = json!({"name": volume});
-    volume_def.as_object_mut().expect("an object").extend(source.as_object().expect("an object").clone());
-    json!({"terminationGracePeriodSeconds": 0, "automountServiceAccountToken": false,
-        "securityContext": {"runAsNonRoot": true, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{"name": "run", "image": image, "command": ["sh", "-c", script],
-            "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
-            "volumeMounts": [{"name": volume, "mountPath": format!("/{volume}")}],
-            "resources": {"requests": {"memory": "16Mi", "cpu": "10m"}, "limits": {"memory": "32Mi"}}}],
-        "volumes": [volume_def]})
-}
-
-/// Run `script` in a Job mounting the PVC; its output when it succeeds. With `expect_success`
-/// false a failure is the normal outcome (the Job gets no retries).
-async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, expect_success: bool) -> Result<String, CheckpointError> {
-    let volume = match name.starts_with("client") {
-        true => ("scratch", json!({"emptyDir": {"sizeLimit": "1Mi"}})),
-        false => ("data", json!({"persistentVolumeClaim": {"claimName": "data"}})),
-    };
-    let mut pod = pod_spec(image, script, volume);
-    pod["restartPolicy"] = json!("Never");
+/// Run `script` in a Job (clients with scratch space, the others with the PVC); its output when
+/// it succeeds. With `expect_success` false a failure is the normal outcome (no retries).
+async fn job_output(objects: &Objects<'_>, name: &str, script: &str, expect_success: bool) -> Result<String, CheckpointError> {
+    let volume = if name.starts_with("client") { "scratch" } else { "data" };
     let backoff = if expect_success { 2 } else { 0 };
-    apply(
-        c,
-        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels()},
-        "spec": {"backoffLimit": backoff, "template": {"metadata": {"labels": {"bigtop.apache.org/checkpoint": name}}, "spec": pod}}}),
-    )
-    .await?;
+    objects.apply(json!({"object": "job", "name": name, "script": script, "volume": volume, "backoff": backoff})).await?;
+    let c = objects.client;
     let jobs: Api<Job> = Api::namespaced(c.clone(), NAMESPACE);
     let finished = |j: Option<&Job>| {
         j.and_then(|j| j.status.as_ref())
@@ -230,15 +214,45 @@ async fn job_output(c: &kube::Client, name: &str, image: &str, script: &str, exp
     if complete { Ok(logs.trim().to_string()) } else { Err(CheckpointError::Failed(format!("Job {name} failed: {}", logs.trim()))) }
 }
 
-async fn apply(c: &kube::Client, obj: Value) -> Result<(), CheckpointError> {
-    let gvk = crate::apply::gvk_of(&obj).expect("objects built here have apiVersion and kind");
-    let (ar, caps) = kube::discovery::pinned_kind(c, &gvk).await.map_err(api("discover"))?;
-    crate::apply::apply_one(c, &obj, ar, caps)
-        .await
-        .map_err(|(what, why)| CheckpointError::Failed(format!("cannot apply {what}: {why}")))?;
-    Ok(())
-}
-
 fn api(action: &str) -> impl Fn(kube::Error) -> CheckpointError + '_ {
     move |e| CheckpointError::Failed(format!("cannot {action}: {}", crate::error::error_text(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn render(vars: Value) -> Value {
+        let catalog = Catalog::embedded().unwrap();
+        let mut vars = vars;
+        vars["namespace"] = NAMESPACE.into();
+        vars["image"] = "checkpoint".into();
+        let mut objects = crate::render::render_runtime(&catalog.addons["openebs"], "checkpoint.yaml", &vars).unwrap();
+        assert_eq!(objects.len(), 1, "{vars}");
+        objects.remove(0)
+    }
+
+    #[test]
+    fn every_object_renders_restricted_and_labelled() {
+        let ns = render(json!({"object": "namespace"}));
+        assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+        assert_eq!(ns["metadata"]["labels"]["bigtop.apache.org/phase"], "base");
+        let script = "head -c 1 /dev/urandom > /data/blob && sha256sum \"/data/blob\"";
+        let writer = render(json!({"object": "job", "name": "writer", "script": script, "volume": "data", "backoff": 2}));
+        let pod = &writer["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["command"], json!(["sh", "-c", script]));
+        assert_eq!(pod["volumes"][0]["persistentVolumeClaim"]["claimName"], "data");
+        assert_eq!(pod["securityContext"]["runAsUser"], 65534);
+        assert_eq!(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!((writer["spec"]["backoffLimit"].clone(), pod["restartPolicy"].clone()), (json!(2), json!("Never")));
+        let client = render(json!({"object": "job", "name": "client-open", "script": "true", "volume": "scratch", "backoff": 0}));
+        assert_eq!(client["spec"]["template"]["spec"]["volumes"][0]["emptyDir"]["sizeLimit"], "1Mi");
+        assert_eq!(client["spec"]["template"]["metadata"]["labels"]["bigtop.apache.org/checkpoint"], "client-open");
+        let web = render(json!({"object": "web"}));
+        assert_eq!(web["spec"]["containers"][0]["ports"][0]["containerPort"], 8080);
+        assert_eq!(web["spec"]["containers"][0]["image"], Catalog::embedded().unwrap().addons["openebs"].images["checkpoint"]);
+        assert_eq!(render(json!({"object": "deny-all"}))["spec"]["policyTypes"], json!(["Ingress"]));
+        assert_eq!(render(json!({"object": "pvc"}))["spec"]["resources"]["requests"]["storage"], "16Mi");
+    }
 }

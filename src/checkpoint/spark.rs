@@ -31,7 +31,7 @@ pub(super) async fn run(ctx: &Context<'_>, s: &SparkJobCheck) -> Result<Evidence
     let job = cm.data.and_then(|mut d| d.remove(file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
     let bucket = ctx.lake()?.bucket("warehouse").map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
-    let conf = spark::read_conf(ctx.client).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let conf = spark::read_conf(ctx.client, ctx.addon).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let mut args = vec![path.clone()];
     if conf.metastore {
         args.push(sql_table());

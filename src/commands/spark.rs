@@ -43,10 +43,14 @@ pub async fn submit(g: &Globals, args: &SubmitArgs) -> Result<Submitted, Error> 
     args.resources.validate().map_err(|e| Error::usage("invalid Spark resources").with_source(e))?;
     let cluster = connect(&g.target).await?;
     let state = crate::state::load(&cluster.client).await.map_err(state_error)?;
-    if !state.contains_key("spark") {
+    let Some(record) = state.get("spark") else {
         return Err(Error::prerequisite("the spark phase is not installed").with_hint("bigtop-k8s add-phase spark --with-deps"));
-    }
-    let conf = spark::read_conf(&cluster.client).await.map_err(spark_error)?;
+    };
+    let catalog = g.catalog()?;
+    // The installed addon that knows how to submit (its run-time template).
+    let addon = record.addons.keys().filter_map(|a| catalog.addons.get(a)).find(|a| a.runtime.contains_key("submission.yaml"));
+    let addon = addon.ok_or_else(|| Error::failure("no installed addon of the spark phase has a submission template"))?;
+    let conf = spark::read_conf(&cluster.client, addon).await.map_err(spark_error)?;
     let default_name = args.app.rsplit('/').next().unwrap_or("app").trim_end_matches(".py").trim_end_matches(".jar").to_string();
     let name = args.name.clone().unwrap_or(default_name);
     let sub = Submission::new(&name, app, args.class.clone(), args.args.clone(), args.resources.clone());

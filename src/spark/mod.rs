@@ -58,6 +58,9 @@ pub enum SparkError {
     /// The time budget ran out.
     #[error("{0}")]
     Timeout(String),
+    /// The submission's run-time template did not render.
+    #[error("cannot render the submission: {0}")]
+    Template(String),
 }
 
 fn api(action: impl Into<String>) -> impl FnOnce(kube::Error) -> SparkError {
@@ -102,7 +105,7 @@ async fn apply(client: &Client, obj: &Value, params: &PatchParams) -> Result<Val
 /// Server-side dry run, with strict field validation, of every object a submission would
 /// create (and of the driver pod spark-submit would make).
 pub async fn dry_run(client: &Client, sub: &Submission, conf: &PhaseConf) -> Result<Vec<Value>, SparkError> {
-    let mut all = objects(sub, conf);
+    let mut all = objects(sub, conf)?;
     all.push(driver_preview(sub, conf));
     let params = PatchParams {
         dry_run: true,
@@ -130,7 +133,7 @@ pub async fn run(
 ) -> Result<Outcome, SparkError> {
     let started = Instant::now();
     let pp = PatchParams::apply(crate::apply::FIELD_MANAGER).force();
-    for obj in objects(sub, conf) {
+    for obj in objects(sub, conf)? {
         apply(client, &obj, &pp).await?;
     }
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
@@ -252,6 +255,7 @@ mod tests {
 
     fn conf() -> PhaseConf {
         PhaseConf {
+            addon: crate::catalog::Catalog::embedded().unwrap().addons["spark-k8s"].clone(),
             image: "apache/spark:4.0.1".into(),
             driver_template: json!({"spec": {"nodeSelector": {"pool": "spark"}, "containers": [{"name": DRIVER_CONTAINER, "volumeMounts": [{"name": "jars", "mountPath": "/j"}]}],
                 "volumes": [{"name": "jars", "emptyDir": {}}]}}),
@@ -294,7 +298,7 @@ mod tests {
             vec!["a".into()],
             Resources::default(),
         );
-        let objs = objects(&sub, &conf());
+        let objs = objects(&sub, &conf()).unwrap();
         assert_eq!(objs[0]["data"]["job.py"], "print(1)");
         let template: Value = serde_saphyr::from_str(objs[0]["data"]["driver-template.yaml"].as_str().unwrap()).unwrap();
         assert_eq!(template["spec"]["volumes"][1]["configMap"]["name"], format!("spark-{}", sub.id));
@@ -310,7 +314,7 @@ mod tests {
             vec![],
             Resources::default(),
         );
-        assert_eq!(objects(&jar, &conf())[0]["binaryData"]["a.jar"], "AAE=");
+        assert_eq!(objects(&jar, &conf()).unwrap()[0]["binaryData"]["a.jar"], "AAE=");
     }
 
     #[test]
@@ -323,12 +327,13 @@ mod tests {
             ("driver-template.yaml".to_string(), "spec: {containers: [{name: spark-kubernetes-driver}]}".to_string()),
         ]
         .into();
-        let conf = parse_conf(&data).unwrap();
-        assert_eq!(conf.image, "apache/spark:4.0.1");
-        assert!(!conf.metastore);
+        let addon = conf().addon;
+        let parsed = parse_conf(&data, &addon).unwrap();
+        assert_eq!(parsed.image, "apache/spark:4.0.1");
+        assert!(!parsed.metastore);
         let mut with_hive = data.clone();
         with_hive.get_mut("spark-defaults.conf").unwrap().push_str("spark.sql.catalogImplementation   hive\n");
-        assert!(parse_conf(&with_hive).unwrap().metastore);
-        assert!(parse_conf(&BTreeMap::new()).is_none());
+        assert!(parse_conf(&with_hive, &addon).unwrap().metastore);
+        assert!(parse_conf(&BTreeMap::new(), &addon).is_none());
     }
 }

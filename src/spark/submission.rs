@@ -11,6 +11,7 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 use super::{CONF_CONFIGMAP, DRIVER_CONTAINER, MAX_SHIPPED_BYTES, NAMESPACE, SUBMISSION_LABEL, SparkError, api};
+use crate::catalog::Addon;
 use crate::validation::{JVM_MIN_MIB, jvm_memory_mib};
 
 /// The application to run.
@@ -145,21 +146,23 @@ pub struct PhaseConf {
     pub driver_template: Value,
     /// Whether Spark SQL's catalog is a Hive Metastore (`spark.metastore=sql`).
     pub metastore: bool,
+    /// The phase's addon: its namespace and the run-time template of a submission.
+    pub addon: Addon,
 }
 
-/// Read the phase's ConfigMap.
-pub async fn read_conf(client: &Client) -> Result<PhaseConf, SparkError> {
+/// Read the phase's ConfigMap; `addon` is the phase's addon in the catalog.
+pub async fn read_conf(client: &Client, addon: &Addon) -> Result<PhaseConf, SparkError> {
     let cm = Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
         .get_opt(CONF_CONFIGMAP)
         .await
         .map_err(api(format!("read ConfigMap {NAMESPACE}/{CONF_CONFIGMAP}")))?
         .ok_or(SparkError::NotInstalled)?;
     let data = cm.data.unwrap_or_default();
-    parse_conf(&data).ok_or(SparkError::NotInstalled)
+    parse_conf(&data, addon).ok_or(SparkError::NotInstalled)
 }
 
 /// The image and driver template out of the ConfigMap's data.
-pub fn parse_conf(data: &BTreeMap<String, String>) -> Option<PhaseConf> {
+pub fn parse_conf(data: &BTreeMap<String, String>, addon: &Addon) -> Option<PhaseConf> {
     let defaults = data.get("spark-defaults.conf")?;
     let setting = |key: &str| {
         defaults.lines().find_map(|l| l.split_once(char::is_whitespace).filter(|(k, _)| *k == key).map(|(_, v)| v.trim().to_string()))
@@ -167,7 +170,7 @@ pub fn parse_conf(data: &BTreeMap<String, String>) -> Option<PhaseConf> {
     let image = setting("spark.kubernetes.container.image")?;
     let driver_template = serde_saphyr::from_str(data.get("driver-template.yaml")?).ok()?;
     let metastore = setting("spark.sql.catalogImplementation").is_some_and(|v| v == "hive");
-    Some(PhaseConf { image, driver_template, metastore })
+    Some(PhaseConf { image, driver_template, metastore, addon: addon.clone() })
 }
 
 /// The per-submission driver template: the phase's, plus the application volume.
@@ -184,10 +187,6 @@ pub fn driver_template(sub: &Submission, conf: &PhaseConf) -> Value {
         driver["volumeMounts"] = Value::Array(mounts);
     }
     t
-}
-
-fn labels(sub: &Submission) -> Value {
-    json!({"app.kubernetes.io/managed-by": "bigtop-k8s", SUBMISSION_LABEL: sub.id})
 }
 
 /// The spark-submit command line run by the submitter pod.
@@ -217,54 +216,37 @@ pub fn submit_command(sub: &Submission) -> Vec<String> {
     cmd
 }
 
-/// The objects a submission creates: the ConfigMap (application + driver template) and the
-/// submitter pod.
-pub fn objects(sub: &Submission, conf: &PhaseConf) -> Vec<Value> {
-    let name = sub.object_name();
-    let template = serde_saphyr::to_string(&driver_template(sub, conf)).expect("templates serialize");
-    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels(sub)},
-        "data": {"driver-template.yaml": template}});
+/// The objects a submission creates, from the addon's `runtime/submission.yaml`: the
+/// ConfigMap (application + driver template) and the submitter pod.
+pub fn objects(sub: &Submission, conf: &PhaseConf) -> Result<Vec<Value>, SparkError> {
+    let spec = &conf.driver_template["spec"];
+    let (mut app_text, mut app_base64, mut app_file) = (Value::Null, Value::Null, Value::Null);
     if let App::File { name: file, bytes } = &sub.app {
+        app_file = file.clone().into();
         match sub.app.is_jar() {
             true => {
                 use base64::Engine;
-                cm["binaryData"] = json!({ file: base64::engine::general_purpose::STANDARD.encode(bytes) });
+                app_base64 = base64::engine::general_purpose::STANDARD.encode(bytes).into();
             }
-            false => cm["data"][file] = String::from_utf8_lossy(bytes).into_owned().into(),
+            false => app_text = String::from_utf8_lossy(bytes).into_owned().into(),
         }
     }
-    let spec = &conf.driver_template["spec"];
-    let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
-    "metadata": {"name": format!("{name}-submit"), "namespace": NAMESPACE, "labels": labels(sub)},
-    "spec": {
-        "serviceAccountName": "spark",
-        "restartPolicy": "Never",
-        "securityContext": {"runAsNonRoot": true, "runAsUser": 185, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{
-            "name": "spark-submit",
-            "image": conf.image,
-            "command": submit_command(sub),
-            "env": [{"name": "SPARK_USER", "value": "spark"}],
-            "resources": {"requests": {"memory": "384Mi", "cpu": "100m"}, "limits": {"memory": "768Mi"}},
-            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
-            "volumeMounts": [
-                {"name": "spark-conf", "mountPath": "/opt/spark/conf", "readOnly": true},
-                {"name": "submission", "mountPath": "/opt/bigtop/submit", "readOnly": true}
-            ]
-        }],
-        "volumes": [
-            {"name": "spark-conf", "configMap": {"name": CONF_CONFIGMAP}},
-            {"name": "submission", "configMap": {"name": name}}
-        ]
-    }});
-    // The submitter lands where the driver may: same node pool.
-    for key in ["nodeSelector", "tolerations"] {
-        if !spec[key].is_null() {
-            pod["spec"][key] = spec[key].clone();
-        }
-    }
-    vec![cm, pod]
+    let vars = json!({
+        "name": sub.object_name(),
+        "id": sub.id,
+        "label": SUBMISSION_LABEL,
+        "image": conf.image,
+        "command": submit_command(sub),
+        "driver_template": serde_saphyr::to_string(&driver_template(sub, conf)).expect("templates serialize"),
+        "conf_configmap": CONF_CONFIGMAP,
+        "app_file": app_file,
+        "app_text": app_text,
+        "app_base64": app_base64,
+        "node_selector": spec["nodeSelector"],
+        "tolerations": spec["tolerations"],
+    });
+    crate::render::render_runtime(&conf.addon, "submission.yaml", &vars)
+        .map_err(|e| SparkError::Template(format!("{e}: {}", crate::error::root_cause(&e))))
 }
 
 /// The driver pod spark-submit makes from our template (its container filled the way Spark
