@@ -23,6 +23,23 @@ pub struct Contracts {
     pub metastore: Option<Metastore>,
     /// The SQL engine, when a phase provides one.
     pub sql_engine: Option<SqlEngine>,
+    /// Spark's configuration, when a phase provides it.
+    pub spark: Option<SparkConf>,
+}
+
+/// Spark's configuration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SparkConf {
+    /// The phase providing it.
+    pub phase: String,
+    /// The addon providing it (its run-time templates submit applications).
+    pub addon: String,
+    /// Namespace of the ConfigMap (and of submissions).
+    pub namespace: String,
+    /// ConfigMap with spark-defaults.conf and the pod templates.
+    pub configmap: String,
+    /// The Spark release, e.g. `4.0.1`.
+    pub release: String,
 }
 
 /// The lake.
@@ -168,6 +185,16 @@ fn add(
             uri: format!("thrift://{}", host(&m.service, m.port)),
         });
     }
+    if let (Some(conf), Some(addon)) = (&provides.spark, addon) {
+        let version = facts.params.get(&format!("{}.{}", phase.name, conf.version_parameter)).and_then(Value::as_str);
+        out.spark = Some(SparkConf {
+            phase: phase.name.clone(),
+            addon: addon.name.clone(),
+            namespace: namespace.into(),
+            configmap: conf.configmap.clone(),
+            release: version.unwrap_or_default().to_string(),
+        });
+    }
     if let Some(e) = &provides.sql_engine {
         out.sql_engine = Some(SqlEngine {
             phase: phase.name.clone(),
@@ -205,6 +232,8 @@ mod tests {
         assert_eq!(lake.bucket("warehouse").unwrap(), "tables");
         assert_eq!(c.metastore.unwrap().uri, "thrift://hive-metastore.sql.svc.cluster.local:9083");
         assert_eq!(c.sql_engine.as_ref().unwrap().engine, Engine::Trino);
+        let spark = c.spark.unwrap();
+        assert_eq!((spark.namespace.as_str(), spark.configmap.as_str(), spark.release.as_str()), ("spark", "spark-conf", "4.0.1"));
 
         o.parse_set("sql.engine=presto").unwrap();
         let resolved = resolve_params(&catalog, Profile::Laptop, &o).unwrap();

@@ -23,6 +23,20 @@ pub struct Provides {
     /// A SQL engine speaking the Trino/Presto REST protocol.
     #[serde(default)]
     pub sql_engine: Option<SqlEngineDecl>,
+    /// Spark's configuration for clients that submit or run Spark (the ConfigMap holding
+    /// spark-defaults.conf and the pod templates).
+    #[serde(default)]
+    pub spark: Option<SparkDecl>,
+}
+
+/// Spark's configuration as declared by its addon.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SparkDecl {
+    /// ConfigMap with spark-defaults.conf and the driver/executor pod templates.
+    pub configmap: String,
+    /// Parameter of the phase holding the Spark release.
+    pub version_parameter: String,
 }
 
 /// A Service in the provider's namespace.

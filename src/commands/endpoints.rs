@@ -60,7 +60,7 @@ pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
 pub async fn forward_until_interrupted(g: &Globals, endpoints: &[EndpointInfo]) -> Result<(), Error> {
     if endpoints.is_empty() {
         return Err(Error::prerequisite("no endpoints to forward: no installed phase exposes a service")
-            .with_hint("bigtop-k8s add-phase object-storage"));
+            .with_hint("`bigtop-k8s phases` lists the phases; install one with `bigtop-k8s add-phase <phase>`"));
     }
     let catalog = g.catalog()?;
     let cluster = connect(&g.target).await?;

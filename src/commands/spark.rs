@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Globals, state_error};
-use crate::cluster::connect;
+use super::{Globals, SpecArgs};
 use crate::error::Error;
 use crate::output::Format;
+use crate::pipeline::Loaded;
 use crate::spark::{self, App, Outcome, Resources, SparkError, Submission};
 
 /// Arguments of `spark submit`.
@@ -41,16 +41,14 @@ pub enum Submitted {
 pub async fn submit(g: &Globals, args: &SubmitArgs) -> Result<Submitted, Error> {
     let app = App::from_arg(&args.app).map_err(|e| Error::usage("cannot submit this application").with_source(e))?;
     args.resources.validate().map_err(|e| Error::usage("invalid Spark resources").with_source(e))?;
-    let cluster = connect(&g.target).await?;
-    let state = crate::state::load(&cluster.client).await.map_err(state_error)?;
-    let Some(record) = state.get("spark") else {
-        return Err(Error::prerequisite("the spark phase is not installed").with_hint("bigtop-k8s add-phase spark --with-deps"));
+    let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
+    let Some(provided) = ctx.contracts.spark.as_ref().filter(|s| ctx.state.contains_key(&s.phase)) else {
+        let phase = ctx.contracts.spark.as_ref().map_or("spark", |s| s.phase.as_str());
+        return Err(Error::prerequisite(format!("the {phase} phase is not installed"))
+            .with_hint(format!("bigtop-k8s add-phase {phase} --with-deps")));
     };
-    let catalog = g.catalog()?;
-    // The installed addon that knows how to submit (its run-time template).
-    let addon = record.addons.keys().filter_map(|a| catalog.addons.get(a)).find(|a| a.runtime.contains_key("submission.yaml"));
-    let addon = addon.ok_or_else(|| Error::failure("no installed addon of the spark phase has a submission template"))?;
-    let conf = spark::read_conf(&cluster.client, addon).await.map_err(spark_error)?;
+    let cluster = &ctx.cluster;
+    let conf = spark::read_conf(&cluster.client, &ctx.catalog.addons[&provided.addon]).await.map_err(spark_error)?;
     let default_name = args.app.rsplit('/').next().unwrap_or("app").trim_end_matches(".py").trim_end_matches(".jar").to_string();
     let name = args.name.clone().unwrap_or(default_name);
     let sub = Submission::new(&name, app, args.class.clone(), args.args.clone(), args.resources.clone());

@@ -10,10 +10,13 @@ use crate::sql::{Client, QueryResult};
 
 /// Run `sql <statement>`.
 pub async fn run(g: &Globals, statement: &str) -> Result<QueryResult, Error> {
+    let loaded = Loaded::read(g, &SpecArgs::default())?;
     if statement.trim().is_empty() {
-        return Err(Error::usage("no statement given").with_hint("bigtop-k8s sql \"SHOW SCHEMAS FROM hive\""));
+        let offline = crate::contracts::of_catalog(&loaded.catalog, &loaded.resolved).unwrap_or_default();
+        let catalog = offline.sql_engine.map(|e| e.catalog).unwrap_or_default();
+        return Err(Error::usage("no statement given").with_hint(format!("bigtop-k8s sql \"SHOW SCHEMAS FROM {catalog}\"")));
     }
-    let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
+    let ctx = loaded.connect(g).await?;
     let Some(engine) = &ctx.contracts.sql_engine else {
         return Err(Error::usage("no phase of the catalog provides a SQL engine").with_hint("`bigtop-k8s phases` lists the phases"));
     };
