@@ -1,7 +1,9 @@
 //! A client for the Trino/Presto REST protocol: POST the statement to `/v1/statement`, then
 //! follow `nextUri` until it disappears, collecting columns and rows; 502/503/504 (a coordinator
 //! starting or restarting) are retried with backoff; a query error becomes [`SqlError::Query`]
-//! with the engine's error name and message. Used by the sql checkpoint and `bigtop-k8s sql`.
+//! with the engine's error name and message; a statement refused with `SERVER_STARTING_UP` (Trino
+//! accepts HTTP before it can run statements) is sent again. Used by the sql checkpoint and
+//! `bigtop-k8s sql`.
 
 use std::time::Duration;
 
@@ -84,9 +86,15 @@ pub struct Client {
     base: String,
     engine: Engine,
     user: String,
+    starting_up_wait: Duration,
 }
 
 const RETRIES: u32 = 8;
+/// Trino answers HTTP 200 (and its readiness probe passes) seconds before it can run a
+/// statement; until then each statement fails with this error and never ran.
+const STARTING_UP: &str = "SERVER_STARTING_UP";
+/// How long a statement is re-sent while the server starts up (plugins and catalogs loading).
+const STARTING_UP_WAIT: Duration = Duration::from_secs(180);
 
 impl Client {
     /// A client for the coordinator at `base` (e.g. `http://127.0.0.1:8080`).
@@ -99,11 +107,32 @@ impl Client {
             base: base.trim_end_matches('/').to_string(),
             engine,
             user: user.into(),
+            starting_up_wait: STARTING_UP_WAIT,
         })
     }
 
-    /// Run one statement to completion.
+    /// Re-send statements refused while the server starts up for at most `wait`.
+    #[must_use]
+    pub fn with_starting_up_wait(mut self, wait: Duration) -> Client {
+        self.starting_up_wait = wait;
+        self
+    }
+
+    /// Run one statement to completion; a statement refused because the server is still
+    /// starting up (it never ran) is sent again every second for a while.
     pub async fn execute(&self, statement: &str) -> Result<QueryResult, SqlError> {
+        let deadline = std::time::Instant::now() + self.starting_up_wait;
+        loop {
+            match self.execute_once(statement).await {
+                Err(SqlError::Query { error_name, .. }) if error_name == STARTING_UP && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn execute_once(&self, statement: &str) -> Result<QueryResult, SqlError> {
         let url = format!("{}/v1/statement", self.base);
         let first =
             self.request(|| self.http.post(&url).header(self.engine.header("User"), &self.user).body(statement.to_string()), &url).await?;
@@ -231,6 +260,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_statement_refused_while_the_server_starts_up_is_sent_again() {
+        let starting = json!({"id": "q0", "stats": {"state": "FAILED"},
+            "error": {"message": "Trino server is still initializing", "errorCode": 65545, "errorName": "SERVER_STARTING_UP", "errorType": "INTERNAL_ERROR"}});
+        let done = json!({"id": "q1", "stats": {"state": "FINISHED"}, "columns": [{"name": "x"}], "data": [[1]]});
+        let base = serve(vec![starting.to_string(), starting.to_string(), done.to_string()], false).await;
+        let result = Client::new(&base, Engine::Trino, "t").unwrap().execute("SELECT 1").await.unwrap();
+        assert_eq!((result.query_id.as_str(), result.rows.clone()), ("q1", vec![vec![json!(1)]]));
+        // Without the wait the first refusal is the answer.
+        let base = serve(vec![starting.to_string()], false).await;
+        let err =
+            Client::new(&base, Engine::Trino, "t").unwrap().with_starting_up_wait(Duration::ZERO).execute("SELECT 1").await.unwrap_err();
+        assert!(err.to_string().starts_with("SERVER_STARTING_UP"), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_failed_query_maps_to_its_error_name_and_message() {
         let pages = [
             queued(),
@@ -250,6 +294,7 @@ mod tests {
             base: format!("http://127.0.0.1:{port}"),
             engine: Engine::Trino,
             user: "t".into(),
+            starting_up_wait: Duration::ZERO,
         };
         let err = tokio::time::timeout(Duration::from_secs(60), c.execute("SELECT 1")).await.unwrap().unwrap_err();
         assert!(matches!(err, SqlError::Unreachable { .. }), "{err}");

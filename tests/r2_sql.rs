@@ -33,6 +33,23 @@ async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpo
     let kept = client.execute("SELECT count(*) FROM hive.bigtop_checkpoint.rows").await.unwrap();
     assert_eq!(kept.rows, vec![vec![serde_json::json!(3)]]);
 
+    // A re-installed sql phase gets a fresh metastore over the kept lake: the table is unknown
+    // but files are still at its location (Trino then refuses a managed table there). Simulated:
+    // drop the table, leave a file where it was.
+    client.execute("DROP TABLE hive.bigtop_checkpoint.rows").await.unwrap();
+    let key = &stack.sql_key;
+    let s3 = bigtop_k8s::s3::S3::new(&stack.lake.endpoint, "us-east-1", &key.access_key, &key.secret_key).unwrap();
+    let orphan = "bigtop-checkpoint/sql/rows/20261202_000000_orphan";
+    s3.put("warehouse", orphan, b"left behind".to_vec()).await.unwrap();
+    let after = roundtrip(&target).await.unwrap_or_else(|e| panic!("files no table owns must not block the checkpoint: {e}"));
+    assert_eq!(after["rows"], 3);
+    assert!(s3.head("warehouse", orphan).await.is_err(), "the orphan is removed");
+
+    // The metastore logs to stdout (what `kubectl logs` shows) through the rendered
+    // hive-log4j2.properties, at INFO.
+    let log = std::fs::read_to_string(&stack.metastore.server.log).unwrap();
+    assert!(log.contains("INFO") && log.contains("HiveMetaStore"), "metastore stdout:\n{}", stack.logs());
+
     let wrong = Target { catalog: "badlake", ..target };
     let err = roundtrip(&wrong).await.unwrap_err().to_string();
     assert!(err.contains("check the S3 settings"), "{err}");

@@ -85,11 +85,17 @@ async fn steps(client: &Client, t: &Target<'_>, table: &str) -> Result<Evidence,
     run_step(client, &format!("DROP TABLE IF EXISTS {table}")).await?;
     let s3 =
         S3::new(t.s3_endpoint, "us-east-1", &t.key.access_key, &t.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let list = || async {
-        s3.list(t.bucket, PREFIX).await.map_err(|e| CheckpointError::Failed(format!("cannot list s3://{}/{PREFIX}: {e}", t.bucket)))
-    };
+    // A fresh metastore (the sql phase re-installed, the lake kept) does not know the table, so
+    // the DROP above removed nothing; files still at its location would make the engine refuse
+    // a managed table there. Whatever is left under it belongs to no table.
+    let table_prefix = format!("{PREFIX}{TABLE}/");
+    for (orphan, _) in list(&s3, t.bucket, &table_prefix).await? {
+        s3.delete(t.bucket, &orphan)
+            .await
+            .map_err(|e| CheckpointError::Failed(format!("cannot delete s3://{}/{orphan} (left by an earlier table): {e}", t.bucket)))?;
+    }
     // Files left by an earlier run must not count as this run's.
-    let before: BTreeSet<String> = list().await?.into_iter().map(|(name, _)| name).collect();
+    let before: BTreeSet<String> = list(&s3, t.bucket, PREFIX).await?.into_iter().map(|(name, _)| name).collect();
     let values: Vec<String> = ROWS.iter().map(|(id, word)| format!("({id}, '{word}')")).collect();
     run_step(client, &format!("CREATE TABLE {table} AS SELECT * FROM (VALUES {}) AS t(id, word)", values.join(", "))).await?;
     let read = run_step(client, &format!("SELECT id, word FROM {table} ORDER BY id")).await?;
@@ -99,7 +105,7 @@ async fn steps(client: &Client, t: &Target<'_>, table: &str) -> Result<Evidence,
     }
     let sql_ms = started.elapsed().as_millis() as u64;
     // Data files only: a key ending in / is a directory marker some engines write.
-    let files: Vec<(String, u64)> = list().await?.into_iter().filter(|(name, _)| !before.contains(name) && !name.ends_with('/')).collect();
+    let files: Vec<(String, u64)> = list(&s3, t.bucket, PREFIX).await?.into_iter().filter(|(name, _)| !before.contains(name) && !name.ends_with('/')).collect();
     if files.is_empty() {
         return Err(CheckpointError::Failed(format!(
             "the table's rows came back but no new data file is under s3://{}/{PREFIX} (check that the metastore keeps schema locations: metastore.metadata.transformer.class)",
@@ -116,6 +122,10 @@ async fn steps(client: &Client, t: &Target<'_>, table: &str) -> Result<Evidence,
     Ok(evidence)
 }
 
+async fn list(s3: &S3, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, CheckpointError> {
+    s3.list(bucket, prefix).await.map_err(|e| CheckpointError::Failed(format!("cannot list s3://{bucket}/{prefix}: {e}")))
+}
+
 async fn run_step(client: &Client, statement: &str) -> Result<crate::sql::QueryResult, CheckpointError> {
     client.execute(statement).await.map_err(|e| CheckpointError::Failed(explain(statement, &e)))
 }
@@ -130,6 +140,8 @@ pub fn explain(statement: &str, e: &SqlError) -> String {
         // Metastore 4 no longer serves; Trino moved to get_table_req. The phase pairs Presto
         // with Hive 3.1.3, so this means an engine pointed at another (Hive 4) metastore.
         " (the engine's metastore client speaks an older Thrift API than its metastore serves: Presto needs Hive Metastore 3, which the sql phase installs with it)"
+    } else if lower.contains("path_already_exists") {
+        " (files of an earlier table are at that location and no table owns them: delete them with any S3 client)"
     } else if lower.contains("metastore") || lower.contains("thrift") {
         " (check the engine's hive.metastore.uri and that the metastore is up: `kubectl -n sql logs deploy/hive-metastore`)"
     } else if ["s3", "endpoint", "connect", "refused", "unknownhost", "bucket"].iter().any(|w| lower.contains(w)) {

@@ -145,6 +145,12 @@ impl Metastore {
         );
         std::fs::create_dir_all(dir.path().join("conf")).unwrap();
         std::fs::write(dir.path().join("conf/metastore-site.xml"), site).unwrap();
+        // Hive 4's image starts the metastore with -Dlog4j.configurationFile=hive-log4j2.properties,
+        // found through HIVE_CONF_DIR on the classpath: the rendered file (Hive 3's config has none).
+        let cm = find(objects, "ConfigMap", "hive-metastore-conf");
+        if let Some(log4j) = cm["data"]["hive-log4j2.properties"].as_str() {
+            std::fs::write(dir.path().join("conf/hive-log4j2.properties"), log4j).unwrap();
+        }
         let credentials = Credentials {
             db: (secret_value(objects, "metastore-db", "user"), secret_value(objects, "metastore-db", "password")),
             lake: (key.0.to_string(), key.1.to_string()),
@@ -166,7 +172,7 @@ impl Metastore {
         let java = |main: &str, args: &[&str]| {
             let mut c = Command::new("java");
             c.args(OPENS.iter().flat_map(|o| ["--add-opens".to_string(), format!("{o}=ALL-UNNAMED")]));
-            c.args(["-Xmx512m", "-cp", &classpath, main]).args(args);
+            c.args(["-Xmx512m", "-Dlog4j.configurationFile=hive-log4j2.properties", "-cp", &classpath, main]).args(args);
             c.env("METASTORE_HOME", &hms).env("HADOOP_HOME", dir);
             credentials.apply(&mut c);
             c
