@@ -47,3 +47,32 @@ async fn wrong_credentials_say_access_denied_and_a_wrong_admin_token_is_named() 
     let err = apply(&bad, &g.desired()).await.unwrap_err().to_string();
     assert!(err.contains("admin token was refused") && err.contains("garage-admin"), "{err}");
 }
+
+/// No service key gets owner or key-management rights: it cannot create or delete buckets, and
+/// key management (Garage's admin API) refuses it.
+#[tokio::test]
+async fn a_service_key_has_no_owner_or_key_management_rights() {
+    let g = start();
+    apply(&g.admin(), &g.desired()).await.unwrap();
+    let sql = g.key("sql");
+    let config = tempfile::tempdir().unwrap();
+    let mc = |args: &[&str]| {
+        let out = std::process::Command::new(server_bin("BIGTOP_R2_MINIO_BIN", "mc"))
+            .arg("--config-dir")
+            .arg(config.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (ok, out) = mc(&["alias", "set", "svc", &g.s3_endpoint, &sql.access_key, &sql.secret_key, "--api", "s3v4", "--path", "on"]);
+    assert!(ok, "{out}");
+    for attempt in [["mb", "svc/intruder"], ["rb", "svc/warehouse"]] {
+        let (ok, out) = mc(&attempt);
+        let refused = ["denied", "forbidden", "not allowed"].iter().any(|w| out.to_lowercase().contains(w));
+        assert!(!ok && refused, "{}: {out}", attempt.join(" "));
+    }
+    let http = reqwest::Client::new();
+    let answer = http.get(format!("{}/v2/ListKeys", g.admin_endpoint)).bearer_auth(&sql.secret_key).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 403, "the admin API must refuse a service key");
+}

@@ -56,3 +56,38 @@ async fn a_key_with_too_wide_permissions_fails_the_checkpoint() {
     let err = roundtrip(&t).await.unwrap_err().to_string();
     assert!(err.contains("permissions are too wide"), "{err}");
 }
+
+/// A service key may do no admin action: in particular it cannot mint service accounts for
+/// itself (MinIO allows that unless a policy denies it; such accounts carry the key's scope,
+/// never expire and kept working after the key's secret was rotated).
+#[tokio::test]
+async fn a_service_key_is_refused_every_admin_action() {
+    let lake = start_minio();
+    lake.setup();
+    let sql = lake.key("sql");
+    let config = tempfile::tempdir().unwrap();
+    let mc = |args: &[&str]| {
+        let out = std::process::Command::new(server_bin("BIGTOP_R2_MINIO_BIN", "mc"))
+            .arg("--config-dir")
+            .arg(config.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (ok, out) = mc(&["alias", "set", "svc", &lake.endpoint, &sql.access_key, &sql.secret_key, "--api", "s3v4", "--path", "on"]);
+    assert!(ok, "{out}");
+    for attempt in [
+        vec!["admin", "user", "svcacct", "add", "svc", sql.access_key.as_str()],
+        vec!["admin", "accesskey", "create", "svc"],
+        vec!["admin", "accesskey", "list", "svc"],
+        vec!["admin", "user", "add", "svc", "intruder", "intruder-secret-0000"],
+        vec!["admin", "policy", "attach", "svc", "readwrite", "--user", sql.access_key.as_str()],
+    ] {
+        let (ok, out) = mc(&attempt);
+        assert!(!ok && out.contains("Access Denied"), "{}: {out}", attempt.join(" "));
+    }
+    // The data path is untouched: the key still reads and writes its bucket.
+    let t = Target { endpoint: &lake.endpoint, region: "us-east-1", key: &sql, bucket: "warehouse", forbidden: "raw" };
+    roundtrip(&t).await.unwrap();
+}
