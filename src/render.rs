@@ -41,6 +41,9 @@ pub struct RenderInput<'a> {
     pub data: &'a Value,
     /// What other phases provide (the lake, the metastore, the SQL engine).
     pub contracts: Contracts,
+    /// Phases that build on this addon's phase (depend on it or run after it): whose namespaces'
+    /// lake clients its NetworkPolicies admit.
+    pub client_phases: Vec<String>,
     /// Generated credentials (from the cluster, or fresh).
     pub generated: Generated,
     /// Fetched upstream artifacts.
@@ -68,6 +71,12 @@ impl<'a> RenderInput<'a> {
             // Without a cluster, as the parameters select; a catalog without a lake or
             // metastore leaves them undefined, which a template using them reports.
             contracts: contracts::of_catalog(catalog, resolved).unwrap_or_default(),
+            client_phases: catalog
+                .phases
+                .iter()
+                .filter(|p| p.depends.iter().chain(&p.after).any(|d| *d == addon.phase))
+                .map(|p| p.name.clone())
+                .collect(),
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile,
@@ -187,6 +196,7 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
         lake => minijinja::Value::from(minijinja::value::Serde(&input.contracts.lake)),
         metastore => minijinja::Value::from(minijinja::value::Serde(&input.contracts.metastore)),
         sql_engine => minijinja::Value::from(minijinja::value::Serde(&input.contracts.sql_engine)),
+        client_phases => minijinja::Value::from(minijinja::value::Serde(&input.client_phases)),
         namespace => &addon.namespace,
         phase => &addon.phase,
         addon => &addon.name,
@@ -326,6 +336,7 @@ mod tests {
             phase_params: BTreeMap::new(),
             data: &Value::Null,
             contracts: Default::default(),
+            client_phases: Vec::new(),
             generated,
             fetched: Fetched::new(),
             profile: Profile::Laptop,
@@ -344,6 +355,7 @@ mod tests {
             phase_params: BTreeMap::new(),
             data: &Value::Null,
             contracts: Default::default(),
+            client_phases: Vec::new(),
             generated: Generated::new(),
             fetched: Fetched::new(),
             profile: Profile::Laptop,

@@ -59,7 +59,9 @@ async fn survives_pod_restart(client: &kube::Client, server: &str, service: &str
     s3.delete("warehouse", "r3/before-restart").await.unwrap();
 }
 
-/// The NetworkPolicy admits a pod labelled as a lake client and refuses an unlabelled one. The
+/// The NetworkPolicy admits a pod labelled as a lake client only in a namespace it trusts (here
+/// one an administrator labelled; the phases' own namespaces carry their phase label): the same
+/// pod in a stranger's namespace is refused, and so is an unlabelled pod in a trusted one. The
 /// enforcer adds a new pod's address to its sets about a second after the pod starts, so each
 /// probe retries for a while before it concludes.
 async fn policy_admits_lake_clients_only(client: &kube::Client, service: &str, port: u16) {
@@ -73,6 +75,11 @@ async fn policy_admits_lake_clients_only(client: &kube::Client, service: &str, p
         )
     };
     let labelled = json!({"bigtop.apache.org/lake-client": "true"});
+    assert!(
+        !pod_succeeds(client, "r3-np", "stranger-client", labelled.clone(), &reach(5)).await,
+        "a labelled pod in an untrusted namespace reached {url}"
+    );
+    label_namespace(client, "r3-np", json!({"bigtop.apache.org/lake-client": "true"})).await;
     assert!(pod_succeeds(client, "r3-np", "lake-client", labelled, &reach(15)).await, "a labelled lake client cannot reach {url}");
     assert!(!pod_succeeds(client, "r3-np", "stranger", json!({}), &reach(5)).await, "an unlabelled pod reached {url}");
     drop_namespace(client, "r3-np").await;

@@ -105,7 +105,8 @@ async fn steps(client: &Client, t: &Target<'_>, table: &str) -> Result<Evidence,
     }
     let sql_ms = started.elapsed().as_millis() as u64;
     // Data files only: a key ending in / is a directory marker some engines write.
-    let files: Vec<(String, u64)> = list(&s3, t.bucket, PREFIX).await?.into_iter().filter(|(name, _)| !before.contains(name) && !name.ends_with('/')).collect();
+    let files: Vec<(String, u64)> =
+        list(&s3, t.bucket, PREFIX).await?.into_iter().filter(|(name, _)| !before.contains(name) && !name.ends_with('/')).collect();
     if files.is_empty() {
         return Err(CheckpointError::Failed(format!(
             "the table's rows came back but no new data file is under s3://{}/{PREFIX} (check that the metastore keeps schema locations: metastore.metadata.transformer.class)",

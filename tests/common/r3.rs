@@ -110,6 +110,13 @@ pub async fn namespace(client: &kube::Client, name: &str) {
     }
 }
 
+/// Add `labels` to namespace `name`.
+pub async fn label_namespace(client: &kube::Client, name: &str, labels: serde_json::Value) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let patch = json!({"metadata": {"labels": labels}});
+    api.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+}
+
 pub async fn drop_namespace(client: &kube::Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let _ = api.delete(name, &DeleteParams::background()).await;
