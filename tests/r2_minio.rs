@@ -91,3 +91,37 @@ async fn a_service_key_is_refused_every_admin_action() {
     let t = Target { endpoint: &lake.endpoint, region: "us-east-1", key: &sql, bucket: "warehouse", forbidden: "raw" };
     roundtrip(&t).await.unwrap();
 }
+
+/// `verify object-storage` checks every service key against the server: each Secret must hold
+/// the key the server knows (a Secret regenerated after setup is drift), and no key may write
+/// outside its row of the table.
+#[tokio::test]
+async fn every_key_is_checked_against_the_server_and_drift_is_named() {
+    use bigtop_k8s::checkpoint::s3::{Grant, keys_as_granted};
+    let lake = start_minio();
+    lake.setup();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let grants = |spark: ServiceKey| {
+        vec![
+            Grant { key: lake.key("sql"), read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
+            Grant { key: spark, read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
+            Grant { key: lake.key("cleaner"), read: strings(&["raw"]), write: strings(&["clean"]) },
+        ]
+    };
+    assert_eq!(keys_as_granted(&lake.endpoint, "us-east-1", &grants(lake.key("spark"))).await.unwrap(), 3);
+
+    // The spark Secret regenerated after setup: the server still holds the old key.
+    let mut drifted = lake.key("spark");
+    drifted.secret_key = "regenerated-secret-key-000000000000000000".into();
+    let err = keys_as_granted(&lake.endpoint, "us-east-1", &grants(drifted)).await.unwrap_err().to_string();
+    assert!(err.contains("object-storage/s3-spark") && err.contains("no longer holds"), "{err}");
+
+    // A key whose row says warehouse only, but which may write everywhere (the root key).
+    let root = ServiceKey {
+        access_key: secret_value(&lake.objects, "minio-root", "user"),
+        secret_key: secret_value(&lake.objects, "minio-root", "password"),
+        secret_ref: "object-storage/minio-root".into(),
+    };
+    let err = keys_as_granted(&lake.endpoint, "us-east-1", &grants(root)).await.unwrap_err().to_string();
+    assert!(err.contains("permissions are too wide"), "{err}");
+}

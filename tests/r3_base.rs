@@ -17,7 +17,13 @@ use kube::api::Api;
 async fn base_checkpoint(client: &kube::Client) -> Result<checkpoint::Evidence, checkpoint::CheckpointError> {
     let catalog = Catalog::embedded().unwrap();
     let params = BTreeMap::new();
-    let ctx = Context { client, addon: &catalog.addons["openebs"], params: &params, contracts: &Default::default() };
+    let ctx = Context {
+        client,
+        addon: &catalog.addons["openebs"],
+        phase: catalog.phase("base").unwrap(),
+        params: &params,
+        contracts: &Default::default(),
+    };
     checkpoint::run(&ctx).await
 }
 

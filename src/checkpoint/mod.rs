@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use kube::Client;
 use serde_json::Value;
 
-use crate::catalog::{Addon, Checkpoint};
+use crate::catalog::{Addon, Checkpoint, PhaseDef};
 use crate::contracts::{Contracts, Lake};
 
 /// What a checkpoint measured.
@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub client: &'a Client,
     /// The addon being checked.
     pub addon: &'a Addon,
+    /// Its phase (for shared data such as who may access what).
+    pub phase: &'a PhaseDef,
     /// The phase's resolved parameters (full keys).
     pub params: &'a BTreeMap<String, Value>,
     /// What other phases provide (the lake, the SQL engine).

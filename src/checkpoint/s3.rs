@@ -1,6 +1,10 @@
 //! The `s3-roundtrip` checkpoint: with a per-service key, PUT random bytes (one plain object,
 //! one multipart), GET them back and compare sha256, HEAD the size, LIST, DELETE; then prove
-//! the key's narrowing by writing to a bucket it must not reach.
+//! the key's narrowing by writing to a bucket it must not reach. Then every service key of the
+//! phase: the server must accept the key its Secret holds (a Secret changed or regenerated after
+//! setup is drift), and refuse a write to every bucket outside the key's row. Then every service key of the
+//! phase: the server must accept the key its Secret holds (a Secret changed or regenerated after
+//! setup is drift), and refuse a write to every bucket outside the key's row.
 //!
 //! Settings: `service`, `port`, `region`, `secret` (Secret with `access-key`/`secret-key`),
 //! `bucket-param` (parameter naming the bucket the key may use), `forbidden-bucket-param`.
@@ -52,8 +56,60 @@ pub(super) async fn run(ctx: &Context<'_>, s: &S3Check) -> Result<Evidence, Chec
     let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.service, s.port, 0).await?;
     let endpoint = format!("http://{}", fwd.local);
     let mut evidence = roundtrip(&Target { endpoint: &endpoint, region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
+    let grants = grants(ctx).await?;
+    evidence.insert("keysAsGranted".into(), json!(keys_as_granted(&endpoint, region, &grants).await?));
     evidence.insert("pod".into(), json!(fwd.pod));
     Ok(evidence)
+}
+
+/// One service key and what its row of the phase's table grants.
+pub struct Grant {
+    /// The key.
+    pub key: ServiceKey,
+    /// Buckets it may read.
+    pub read: Vec<String>,
+    /// Buckets it may write.
+    pub write: Vec<String>,
+}
+
+/// Every service key of the phase (`data.services`, Secrets `<prefix><service>` in the addon's
+/// namespace) with its buckets, by role through the lake contract.
+async fn grants(ctx: &Context<'_>) -> Result<Vec<Grant>, CheckpointError> {
+    let lake = ctx.lake()?;
+    let mut out = Vec::new();
+    for svc in ctx.phase.data["services"].as_array().into_iter().flatten() {
+        let buckets = |field: &str| -> Result<Vec<String>, CheckpointError> {
+            let roles = svc[field].as_array().into_iter().flatten().filter_map(Value::as_str);
+            roles.map(|r| lake.bucket(r).map(str::to_string).map_err(|e| CheckpointError::Setting(e.to_string()))).collect()
+        };
+        let name = svc["name"].as_str().unwrap_or_default();
+        let key = read_key(ctx, &format!("{}{name}", lake.key_secret_prefix)).await?;
+        out.push(Grant { key, read: buckets("read")?, write: buckets("write")? });
+    }
+    Ok(out)
+}
+
+/// Each key must be the one the server holds (it may list its readable buckets) and may write
+/// nowhere outside its row (a write to every other bucket is refused). Returns how many keys.
+pub async fn keys_as_granted(endpoint: &str, region: &str, grants: &[Grant]) -> Result<usize, CheckpointError> {
+    let all: std::collections::BTreeSet<&String> = grants.iter().flat_map(|g| g.read.iter().chain(&g.write)).collect();
+    for g in grants {
+        let s3 = S3::new(endpoint, region, &g.key.access_key, &g.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+        for bucket in &g.read {
+            s3.list(bucket, "bigtop-checkpoint/").await.map_err(|e| match e.is_access_denied() {
+                true => CheckpointError::Failed(format!(
+                    "the server refuses the key in Secret {} ({e}): the Secret no longer holds the key setup gave the server (changed or regenerated since)",
+                    g.key.secret_ref
+                )),
+                false => CheckpointError::Failed(e.to_string()),
+            })?;
+        }
+        let prefix = format!("bigtop-checkpoint/{}", crate::secrets::random(12, crate::catalog::Alphabet::Hex));
+        for forbidden in all.iter().filter(|b| !g.write.contains(b)) {
+            narrowing(&s3, &Target { endpoint, region, key: &g.key, bucket: "", forbidden }, &prefix).await?;
+        }
+    }
+    Ok(grants.len())
 }
 
 fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {

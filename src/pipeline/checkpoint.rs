@@ -37,7 +37,9 @@ async fn check(ctx: &Context<'_>, phase: &str, record: &PhaseRecord) -> (Checkpo
         let Some(addon) = ctx.catalog.addons.get(name) else { continue };
         let Some(def) = &addon.checkpoint else { continue };
         let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind()));
-        let cctx = checkpoint::Context { client: &ctx.cluster.client, addon, params: &record.parameters, contracts: &ctx.contracts };
+        let Some(def) = ctx.catalog.phase(phase) else { continue };
+        let cctx =
+            checkpoint::Context { client: &ctx.cluster.client, addon, phase: def, params: &record.parameters, contracts: &ctx.contracts };
         let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&cctx))
             .await
             .unwrap_or_else(|_| Err(checkpoint::CheckpointError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))));
