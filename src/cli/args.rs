@@ -354,6 +354,14 @@ pub(super) enum Command {
         #[arg(long, value_enum, default_value_t = ProfileArg::Laptop)]
         profile: ProfileArg,
     },
+    /// Print a shell completion script (e.g. `bigtop-k8s completions bash > ~/.local/share/bash-completion/completions/bigtop-k8s`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (e.g. `bigtop-k8s man | man -l -`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

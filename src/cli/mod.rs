@@ -87,6 +87,14 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
         }
         Command::Spark { command } => print(f, &commands::spark::submit(g, &command.submit_args()).await?, commands::spark::text),
         Command::Sql { statement } => print(f, &commands::sql::run(g, statement).await?, crate::sql::table),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "bigtop-k8s", &mut std::io::stdout());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::failure("cannot write the manual page").with_source(e))?;
+        }
         Command::Doctor { profile } => {
             let checks = commands::doctor::run(g, (*profile).into()).await;
             print(f, &checks, commands::doctor::text);
