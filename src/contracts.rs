@@ -106,6 +106,20 @@ pub enum ContractError {
     /// Something a phase needs is not provided.
     #[error("no phase provides the {0}")]
     Missing(String),
+    /// Two bucket roles name the same bucket (a key granted one role would reach the other's).
+    #[error(
+        "phase {phase}: {first} and {second} both name bucket {bucket}; each role needs its own bucket, or a key granted one reaches the other"
+    )]
+    SharedBucket {
+        /// The providing phase.
+        phase: String,
+        /// One parameter.
+        first: String,
+        /// The other.
+        second: String,
+        /// The bucket both name.
+        bucket: String,
+    },
     /// A declared bucket parameter has no value.
     #[error("phase {phase}: bucket parameter {parameter} has no value")]
     Bucket {
@@ -164,6 +178,10 @@ fn add(
             let key = format!("{}.{param}", phase.name);
             let name = facts.params.get(&key).and_then(Value::as_str);
             let name = name.ok_or_else(|| ContractError::Bucket { phase: phase.name.clone(), parameter: key.clone() })?;
+            if let Some((other, _)) = buckets.iter().find(|(_, b): &(&String, &String)| *b == name) {
+                let first = format!("{}.{}", phase.name, lake.buckets[other]);
+                return Err(ContractError::SharedBucket { phase: phase.name.clone(), first, second: key, bucket: name.into() });
+            }
             buckets.insert(role.clone(), name.to_string());
         }
         out.lake = Some(Lake {
@@ -234,6 +252,11 @@ mod tests {
         assert_eq!(c.sql_engine.as_ref().unwrap().engine, Engine::Trino);
         let spark = c.spark.unwrap();
         assert_eq!((spark.namespace.as_str(), spark.configmap.as_str(), spark.release.as_str()), ("spark", "spark-conf", "4.0.1"));
+
+        let mut shared = o.clone();
+        shared.parse_set("object-storage.raw-bucket=tables").unwrap();
+        let err = of_catalog(&catalog, &resolve_params(&catalog, Profile::Laptop, &shared).unwrap()).unwrap_err();
+        assert!(matches!(&err, ContractError::SharedBucket { bucket, .. } if bucket == "tables"), "{err}");
 
         o.parse_set("sql.engine=presto").unwrap();
         let resolved = resolve_params(&catalog, Profile::Laptop, &o).unwrap();

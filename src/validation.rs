@@ -10,8 +10,13 @@ use serde_json::Value;
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Validation {
-    /// A Kubernetes quantity such as `512Mi`, `2Gi` or `500m`.
+    /// A positive Kubernetes quantity such as `512Mi`, `2Gi` or `500m` (volume sizes).
     Quantity,
+    /// A positive amount of memory: a quantity in bytes (`512Mi`, `2Gi`, `1G`), never in
+    /// milli-units.
+    Memory,
+    /// A positive amount of CPU: cores (`1`, `0.5`) or millicores (`250m`), never in byte units.
+    Cpu,
     /// An integer within bounds.
     Int {
         /// Smallest accepted value.
@@ -113,7 +118,17 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
     match validation {
         Validation::Quantity => {
             let s = text();
-            let ok = if is_quantity(&s) { Ok(()) } else { Err("expected a quantity such as 512Mi, 2Gi or 500m".into()) };
+            let ok = quantity(&s, "a quantity such as 512Mi, 2Gi or 500m", |_| true);
+            checked(s, ok)
+        }
+        Validation::Memory => {
+            let s = text();
+            let ok = quantity(&s, "memory such as 256Mi or 2Gi", |suffix| suffix != "m");
+            checked(s, ok)
+        }
+        Validation::Cpu => {
+            let s = text();
+            let ok = quantity(&s, "CPU such as 250m or 1", |suffix| suffix.is_empty() || suffix == "m");
             checked(s, ok)
         }
         Validation::Int { min, max } => int(raw, *min, *max).map(Value::from).map_err(invalid),
@@ -156,6 +171,21 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
         }
         Validation::BucketNames => bucket_names(raw).map_err(invalid),
     }
+}
+
+/// A quantity greater than zero whose suffix `unit_ok` accepts.
+fn quantity(s: &str, expected: &str, unit_ok: impl Fn(&str) -> bool) -> Result<(), String> {
+    if !is_quantity(s) {
+        return Err(format!("expected {expected}"));
+    }
+    let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if !unit_ok(&s[number.len()..]) {
+        return Err(format!("{s} is not in the right unit: expected {expected}"));
+    }
+    if number.parse::<f64>().map_or(true, |n| n <= 0.0) {
+        return Err(format!("must be greater than zero: expected {expected}"));
+    }
+    Ok(())
 }
 
 fn int(raw: &Value, min: i64, max: i64) -> Result<i64, String> {
@@ -313,6 +343,18 @@ mod tests {
         }
         assert_eq!(quantity_bytes("512Mi"), Some(512 << 20));
         assert_eq!(quantity_bytes("1.5Gi"), Some(3 << 29));
+    }
+
+    #[test]
+    fn memory_and_cpu_are_positive_and_in_their_units() {
+        let ok = |v: &Validation, x: &str| coerce("a.x", v, &json!(x)).is_ok();
+        assert!(ok(&Validation::Memory, "256Mi") && ok(&Validation::Memory, "1G") && ok(&Validation::Memory, "1048576"));
+        assert!(!ok(&Validation::Memory, "500m") && !ok(&Validation::Memory, "0") && !ok(&Validation::Memory, "0Mi"));
+        assert!(ok(&Validation::Cpu, "250m") && ok(&Validation::Cpu, "1") && ok(&Validation::Cpu, "0.5"));
+        assert!(!ok(&Validation::Cpu, "512Mi") && !ok(&Validation::Cpu, "0") && !ok(&Validation::Cpu, "0m"));
+        assert!(!ok(&Validation::Quantity, "0Gi") && ok(&Validation::Quantity, "5Gi"));
+        let err = coerce("minio.cpu", &Validation::Cpu, &json!("512Mi")).unwrap_err().to_string();
+        assert!(err.contains("not in the right unit"), "{err}");
     }
 
     #[test]

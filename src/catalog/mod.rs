@@ -277,6 +277,12 @@ impl Catalog {
     pub fn with_extra_dir(dir: &Path) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::embedded()?;
         let extra = Catalog::from_files(&read_tree(dir, dir)?)?;
+        if extra.phases.is_empty() && extra.addons.is_empty() {
+            return Err(CatalogError::Inconsistent(format!(
+                "{} holds no phases.yaml and no <addon>/addon.yaml: is it a catalog directory?",
+                dir.display()
+            )));
+        }
         for phase in extra.phases {
             if catalog.phase(&phase.name).is_some() {
                 return Err(CatalogError::Inconsistent(format!("phase {} exists in the embedded catalog", phase.name)));

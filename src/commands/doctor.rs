@@ -18,7 +18,18 @@ use crate::profile::Profile;
 /// and return the verdicts; the command's exit code comes from them.
 pub async fn run(g: &Globals, profile: Profile) -> Vec<Check> {
     let mut checks = docker(g, profile).await;
+    let docker_ok = checks.iter().all(|c| c.verdict != Verdict::Warn || c.name != "docker engine");
     checks.extend(kubernetes(g).await);
+    let cluster_ok = checks.iter().any(|c| c.name == "kubernetes api" && c.verdict == Verdict::Pass);
+    // Each alone is a warning; both missing means nothing can be installed.
+    if !docker_ok && !cluster_ok {
+        checks.push(check(
+            "something to install on",
+            Verdict::Fail,
+            "neither Docker (for a Kind cluster) nor a reachable cluster: nothing can be installed",
+            "start Docker and run `bigtop-k8s up`, or point --kubeconfig/--context at a cluster",
+        ));
+    }
     checks
 }
 

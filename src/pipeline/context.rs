@@ -53,7 +53,11 @@ impl Globals {
             Some(dir) => Catalog::with_extra_dir(dir),
             None => Catalog::embedded(),
         };
-        loaded.map_err(|e| Error::usage("cannot load the addon catalog").with_source(e))
+        loaded.map_err(|e| {
+            Error::usage("cannot load the addon catalog").with_source(e).with_hint(
+                "fix the file named above; --catalog-dir takes a directory laid out like addons/ (phases.yaml, <addon>/addon.yaml, templates/)",
+            )
+        })
     }
 
     /// The fetcher for upstream artifacts.
@@ -124,6 +128,9 @@ pub fn load_spec(catalog: &Catalog, args: &SpecArgs) -> Result<(Spec, Resolved),
     let resolved = params::resolve(catalog, spec.profile, &spec.overrides).map_err(|e| {
         Error::usage("invalid parameter").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter with its values")
     })?;
+    // Contracts are resolved again with the cluster's state; what the parameters alone get wrong
+    // (two bucket roles on one bucket) is bad input before any connection.
+    crate::contracts::of_catalog(catalog, &resolved).map_err(contract_error)?;
     Ok((spec, resolved))
 }
 
@@ -137,9 +144,11 @@ pub fn contracts(catalog: &Catalog, resolved: &Resolved, state: &State, planned:
     for p in planned {
         known.insert(p.phase.clone(), PhaseFacts { addons: p.addons.clone(), params: resolved.clone() });
     }
-    crate::contracts::resolve(catalog, resolved, &known).map_err(|e| {
-        Error::usage("the phases' contracts do not fit together").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter")
-    })
+    crate::contracts::resolve(catalog, resolved, &known).map_err(contract_error)
+}
+
+fn contract_error(e: crate::contracts::ContractError) -> Error {
+    Error::usage("invalid parameter").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter with its values")
 }
 
 /// Map a state read/write failure.

@@ -1,0 +1,56 @@
+//! R0: bad input that needs no cluster, table-driven: each case's exit code, the message that
+//! names the problem, and a `hint:` with the next step. (Cases that need a cluster are in
+//! `r1_bad_input.rs`.)
+
+use std::process::Command;
+
+struct Case {
+    args: &'static [&'static str],
+    exit: i32,
+    says: &'static str,
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("HOME", home.path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn bad_values_are_refused_with_their_reason_and_a_hint() {
+    let empty = tempfile::tempdir().unwrap();
+    let empty_dir = empty.path().to_str().unwrap().to_string();
+    let cases = [
+        Case {
+            args: &["render", "object-storage", "--set", "object-storage.raw-bucket=warehouse"],
+            exit: 2,
+            says: "both name bucket warehouse",
+        },
+        Case { args: &["render", "object-storage", "--set", "minio.cpu=512Mi"], exit: 2, says: "not in the right unit" },
+        Case { args: &["render", "object-storage", "--set", "minio.memory=500m"], exit: 2, says: "not in the right unit" },
+        Case { args: &["render", "object-storage", "--set", "minio.memory=0"], exit: 2, says: "greater than zero" },
+        Case { args: &["render", "object-storage", "--set", "minio.storage=0Gi"], exit: 2, says: "greater than zero" },
+        Case { args: &["render", "spark", "--set", "spark.cores=1Gi"], exit: 2, says: "not in the right unit" },
+        Case { args: &["add-phase", "base", "--catalog-dir", "EMPTY"], exit: 2, says: "no phases.yaml and no <addon>/addon.yaml" },
+    ];
+    for case in cases {
+        let args: Vec<&str> = case.args.iter().map(|a| if *a == "EMPTY" { empty_dir.as_str() } else { a }).collect();
+        let (code, out) = run(&args, &[]);
+        assert_eq!(code, Some(case.exit), "{}: {out}", args.join(" "));
+        assert!(out.contains(case.says) && out.contains("hint: "), "{}: {out}", args.join(" "));
+    }
+}
+
+#[test]
+fn doctor_fails_when_nothing_can_be_installed() {
+    // No Docker and no kubeconfig: each alone is a warning, both mean nothing can be installed.
+    let (code, out) = run(&["doctor"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("nothing can be installed") && out.contains("bigtop-k8s up"), "{out}");
+}
