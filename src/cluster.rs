@@ -66,6 +66,19 @@ fn read_kubeconfig(target: &Target) -> Result<Kubeconfig, Error> {
             .with_hint("pass --kubeconfig <file>, set KUBECONFIG, or create a cluster first")
     };
     match &target.kubeconfig {
+        // A list, as KUBECONFIG holds it for kubectl (`a:b`): merged, the first file to set a
+        // value wins; files that do not exist are skipped.
+        Some(list) if !list.exists() && std::env::split_paths(list).count() > 1 => {
+            let files: Vec<PathBuf> = std::env::split_paths(list).filter(|p| p.is_file()).collect();
+            if files.is_empty() {
+                return Err(missing(format!("none of the files in {} exists", list.display())));
+            }
+            files.iter().try_fold(Kubeconfig::default(), |merged, path| {
+                Kubeconfig::read_from(path)
+                    .and_then(|c| merged.merge(c))
+                    .map_err(|e| Error::prerequisite(format!("cannot read kubeconfig {}", path.display())).with_source(e))
+            })
+        }
         Some(path) if !path.exists() => Err(missing(format!("{} does not exist", path.display()))),
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| Error::prerequisite(format!("cannot read kubeconfig {}", path.display())).with_source(e)),

@@ -54,3 +54,24 @@ fn doctor_fails_when_nothing_can_be_installed() {
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("nothing can be installed") && out.contains("bigtop-k8s up"), "{out}");
 }
+
+#[test]
+fn a_kubeconfig_list_is_merged_as_kubectl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("empty");
+    let second = dir.path().join("loopback");
+    std::fs::write(&first, "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n").unwrap();
+    let config = "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\n\
+                  users: [{name: u, user: {token: x}}]\ncontexts: [{name: k, context: {cluster: c, user: u}}]\ncurrent-context: k\n";
+    std::fs::write(&second, config).unwrap();
+    let missing = dir.path().join("missing");
+    let list = std::env::join_paths([&first, &missing, &second]).unwrap();
+    // The merged config's context is the second file's: its (closed) loopback server is dialled.
+    let (code, out) = run(&["status"], &[("KUBECONFIG", list.to_str().unwrap())]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("cannot reach the Kubernetes API at https://127.0.0.1:1") && out.contains("hint: "), "{out}");
+    let none = std::env::join_paths([&missing, &dir.path().join("also-missing")]).unwrap();
+    let (code, out) = run(&["status"], &[("KUBECONFIG", none.to_str().unwrap())]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("none of the files in") && out.contains("hint: "), "{out}");
+}

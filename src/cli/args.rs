@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub(super) struct GlobalArgs {
-    /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    /// Kubeconfig file, or a list of them as KUBECONFIG holds it (default: $KUBECONFIG or ~/.kube/config).
     #[arg(long, global = true, env = "KUBECONFIG", hide_env_values = true)]
     pub(super) kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context).
