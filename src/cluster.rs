@@ -37,6 +37,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 /// # Errors
 /// Prerequisite errors: no kubeconfig, an unknown context, or a server that does not answer.
 pub async fn connect(target: &Target) -> Result<Cluster, Error> {
+    connect_within(target, PROBE_TIMEOUT).await
+}
+
+/// [`connect`], answering within `budget` (`--timeout`) when that is shorter than the usual
+/// bound.
+pub async fn connect_within(target: &Target, budget: Duration) -> Result<Cluster, Error> {
+    let probe_timeout = budget.min(PROBE_TIMEOUT);
     crate::install_crypto_provider();
     let kubeconfig = read_kubeconfig(target)?;
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
@@ -45,15 +52,16 @@ pub async fn connect(target: &Target) -> Result<Cluster, Error> {
             .with_source(e)
             .with_hint("list contexts with `kubectl config get-contexts` and pass one with --context")
     })?;
-    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    // A shorter --timeout is enforced around the whole probe below, with its own message.
+    config.connect_timeout = (probe_timeout > CONNECT_TIMEOUT).then_some(CONNECT_TIMEOUT);
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| Error::prerequisite("cannot build a Kubernetes client").with_source(e))?;
     let unreachable = |detail: String| {
         Error::prerequisite(format!("cannot reach the Kubernetes API at {server}: {detail}"))
             .with_hint("check that the cluster is running and --kubeconfig/--context point at it; `bigtop-k8s doctor` checks access")
     };
-    let info = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
-        Err(_) => return Err(unreachable(format!("no answer within {}s", PROBE_TIMEOUT.as_secs()))),
+    let info = match tokio::time::timeout(probe_timeout, client.apiserver_version()).await {
+        Err(_) => return Err(unreachable(format!("no answer within {}s", probe_timeout.as_secs_f32()))),
         Ok(Err(e)) => return Err(unreachable(root_cause(&e))),
         Ok(Ok(info)) => info,
     };

@@ -75,3 +75,21 @@ fn a_kubeconfig_list_is_merged_as_kubectl_does() {
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("none of the files in") && out.contains("hint: "), "{out}");
 }
+
+#[test]
+fn the_timeout_bounds_the_first_connection() {
+    // A loopback server that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    let server = format!("https://{}", silent.local_addr().unwrap());
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\"}}}}]\n\
+         users: [{{name: u, user: {{token: x}}}}]\ncontexts: [{{name: k, context: {{cluster: c, user: u}}}}]\ncurrent-context: k\n"
+    );
+    std::fs::write(&kubeconfig, config).unwrap();
+    let (code, out) = run(&["status", "--timeout", "2", "--kubeconfig", kubeconfig.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("no answer within 2s") && out.contains("hint: "), "{out}");
+    drop(silent);
+}

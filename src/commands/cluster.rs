@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::add::{self, AddArgs, Mode, PhaseOutcome, Verify};
 use super::{Globals, SpecArgs};
-use crate::cluster::{Target, connect};
+use crate::cluster::{Target, connect_within};
 use crate::error::Error;
 use crate::plan::MissingDeps;
 use crate::provider::capi_workload::CapiWorkload;
@@ -92,7 +92,7 @@ async fn with_detected_cni(g: &Globals, args: &CreateArgs) -> Result<SpecArgs, E
     if !matches!(args.provider, ClusterSource::Existing) || spec.sets.iter().any(|s| s.starts_with("base.cni=")) {
         return Ok(spec);
     }
-    let cluster = connect(&g.target).await?;
+    let cluster = connect_within(&g.target, g.timeout).await?;
     let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.client.clone());
     let list = nodes.list(&Default::default()).await.map_err(|e| Error::failure("cannot list nodes").with_source(e))?;
     if !list.items.is_empty() && list.items.iter().all(crate::wait::node_ready) {

@@ -9,7 +9,7 @@ use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
 
 use super::Globals;
-use crate::cluster::connect;
+use crate::cluster::connect_within;
 use crate::output::table;
 use crate::preflight::{Check, Host, Needs, Verdict, check, docker_checks};
 use crate::profile::Profile;
@@ -55,7 +55,7 @@ async fn docker(g: &Globals, profile: Profile) -> Vec<Check> {
 }
 
 async fn kubernetes(g: &Globals) -> Vec<Check> {
-    let cluster = match connect(&g.target).await {
+    let cluster = match connect_within(&g.target, g.timeout).await {
         Ok(c) => c,
         // No kubeconfig anywhere is the normal state before create-cluster.
         Err(e) if g.target.kubeconfig.is_none() && e.message.starts_with("no kubeconfig") => {

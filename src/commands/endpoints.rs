@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Globals, state_error};
-use crate::cluster::connect;
+use crate::cluster::connect_within;
 use crate::error::Error;
 use crate::forward::{ForwardError, forward};
 use crate::output::table;
@@ -32,7 +32,7 @@ pub struct EndpointInfo {
 /// Endpoints of every installed phase.
 pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
     let catalog = g.catalog()?;
-    let cluster = connect(&g.target).await?;
+    let cluster = connect_within(&g.target, g.timeout).await?;
     let state = state::load(&cluster.client).await.map_err(state_error)?;
     let mut out = Vec::new();
     for (phase, record) in &state {
@@ -63,7 +63,7 @@ pub async fn forward_until_interrupted(g: &Globals, endpoints: &[EndpointInfo]) 
             .with_hint("`bigtop-k8s phases` lists the phases; install one with `bigtop-k8s add-phase <phase>`"));
     }
     let catalog = g.catalog()?;
-    let cluster = connect(&g.target).await?;
+    let cluster = connect_within(&g.target, g.timeout).await?;
     let mut open = Vec::new();
     for e in endpoints {
         let addon = &catalog.addons[&e.addon];

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::{Globals, state_error};
-use crate::cluster::connect;
+use crate::cluster::connect_within;
 use crate::error::Error;
 use crate::plan;
 use crate::state;
@@ -35,7 +35,7 @@ pub async fn run(g: &Globals, phases: &[String], dependents: Dependents) -> Resu
         return Err(Error::usage("no phase named").with_hint("`bigtop-k8s status` lists installed phases"));
     }
     plan::check_names(&catalog, phases).map_err(super::plan_error)?;
-    let cluster = connect(&g.target).await?;
+    let cluster = connect_within(&g.target, g.timeout).await?;
     let records = state::load(&cluster.client).await.map_err(state_error)?;
     let installed: BTreeSet<String> = records.keys().cloned().collect();
     let remaining: BTreeSet<String> = installed.iter().filter(|p| !phases.contains(p)).cloned().collect();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{Globals, RenderScope, SpecArgs, load_spec, render_phase};
-use crate::cluster::connect;
+use crate::cluster::connect_within;
 use crate::error::Error;
 use crate::plan::{PlannedPhase, check_names, selected_addons};
 
@@ -26,7 +26,7 @@ pub async fn run(
     check_names(&catalog, &names).map_err(super::plan_error)?;
     // Existing credentials come from the cluster so the output matches what is applied;
     // without a reachable cluster they are freshly generated.
-    let cluster = match connect(&g.target).await {
+    let cluster = match connect_within(&g.target, g.timeout).await {
         Ok(c) => Some(c),
         Err(e) => {
             g.progress.note(&format!("no cluster reachable ({}): generated credentials are fresh values", e.message));

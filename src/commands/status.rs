@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::capi::{ManagementView, management_text, management_view};
 use super::{Globals, state_error};
-use crate::cluster::connect;
+use crate::cluster::connect_within;
 use crate::error::Error;
 use crate::output::table;
 use crate::state::{self, State};
@@ -23,7 +23,7 @@ pub struct Status {
 
 /// Read the state (and the management cluster's view).
 pub async fn run(g: &Globals) -> Result<Status, Error> {
-    let cluster = connect(&g.target).await?;
+    let cluster = connect_within(&g.target, g.timeout).await?;
     let phases = state::load(&cluster.client).await.map_err(state_error)?;
     let clusterapi = management_view(&cluster.client).await?;
     Ok(Status { phases, clusterapi })

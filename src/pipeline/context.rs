@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::catalog::Catalog;
-use crate::cluster::{Cluster, Target, connect};
+use crate::cluster::{Cluster, Target, connect_within};
 use crate::contracts::{Contracts, PhaseFacts};
 use crate::error::{Error, Exit};
 use crate::fetch::Fetcher;
@@ -86,7 +86,7 @@ impl Loaded {
 
     /// Connect to the cluster and read what is installed.
     pub async fn connect<'g>(self, g: &'g Globals) -> Result<Context<'g>, Error> {
-        let cluster = connect(&g.target).await?;
+        let cluster = connect_within(&g.target, g.timeout).await?;
         let state = state::load(&cluster.client).await.map_err(state_error)?;
         let contracts = contracts(&self.catalog, &self.resolved, &state, &[])?;
         let (catalog, spec, resolved, fetcher) = (self.catalog, self.spec, self.resolved, g.fetcher());
