@@ -38,6 +38,9 @@ fn bad_values_are_refused_with_their_reason_and_a_hint() {
         Case { args: &["render", "object-storage", "--set", "minio.storage=0Gi"], exit: 2, says: "greater than zero" },
         Case { args: &["render", "spark", "--set", "spark.cores=1Gi"], exit: 2, says: "not in the right unit" },
         Case { args: &["add-phase", "base", "--catalog-dir", "EMPTY"], exit: 2, says: "no phases.yaml and no <addon>/addon.yaml" },
+        Case { args: &["add-phaze", "sql"], exit: 2, says: "unrecognized subcommand 'add-phaze'" },
+        Case { args: &["add-phase", "sql", "--with-dep"], exit: 2, says: "unexpected argument '--with-dep'" },
+        Case { args: &["status", "--timeout", "soon"], exit: 2, says: "invalid value 'soon'" },
     ];
     for case in cases {
         let args: Vec<&str> = case.args.iter().map(|a| if *a == "EMPTY" { empty_dir.as_str() } else { a }).collect();
