@@ -56,15 +56,7 @@ async fn a_service_key_has_no_owner_or_key_management_rights() {
     apply(&g.admin(), &g.desired()).await.unwrap();
     let sql = g.key("sql");
     let config = tempfile::tempdir().unwrap();
-    let mc = |args: &[&str]| {
-        let out = std::process::Command::new(server_bin("BIGTOP_R2_MINIO_BIN", "mc"))
-            .arg("--config-dir")
-            .arg(config.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    };
+    let mc = |args: &[&str]| mc(config.path(), args);
     let (ok, out) = mc(&["alias", "set", "svc", &g.s3_endpoint, &sql.access_key, &sql.secret_key, "--api", "s3v4", "--path", "on"]);
     assert!(ok, "{out}");
     for attempt in [["mb", "svc/intruder"], ["rb", "svc/warehouse"]] {

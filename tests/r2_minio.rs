@@ -66,15 +66,7 @@ async fn a_service_key_is_refused_every_admin_action() {
     lake.setup();
     let sql = lake.key("sql");
     let config = tempfile::tempdir().unwrap();
-    let mc = |args: &[&str]| {
-        let out = std::process::Command::new(server_bin("BIGTOP_R2_MINIO_BIN", "mc"))
-            .arg("--config-dir")
-            .arg(config.path())
-            .args(args)
-            .output()
-            .unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    };
+    let mc = |args: &[&str]| mc(config.path(), args);
     let (ok, out) = mc(&["alias", "set", "svc", &lake.endpoint, &sql.access_key, &sql.secret_key, "--api", "s3v4", "--path", "on"]);
     assert!(ok, "{out}");
     for attempt in [

@@ -35,19 +35,19 @@ pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result
     check_names(&catalog, &names).map_err(super::plan_error)?;
     let contracts = crate::pipeline::contracts(&catalog, &resolved, &Default::default(), &[])?;
     let fetcher = g.fetcher();
+    // No cluster: credentials are irrelevant here, and images are known offline.
+    let scope = RenderScope {
+        catalog: &catalog,
+        resolved: &resolved,
+        profile: spec.profile,
+        contracts: &contracts,
+        fetcher: &fetcher,
+        client: None,
+    };
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        // No cluster: credentials are irrelevant here, and images are known offline.
-        let scope = RenderScope {
-            catalog: &catalog,
-            resolved: &resolved,
-            profile: spec.profile,
-            contracts: &contracts,
-            fetcher: &fetcher,
-            client: None,
-        };
         let rendered = render_phase(&scope, &planned, &Default::default()).await?;
         let mut found: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for addon in &planned.addons {

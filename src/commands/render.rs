@@ -41,18 +41,13 @@ pub async fn run(
     };
     let contracts = crate::pipeline::contracts(&catalog, &resolved, &state, &[])?;
     let fetcher = g.fetcher();
+    let client = cluster.as_ref().map(|c| &c.client);
+    let scope =
+        RenderScope { catalog: &catalog, resolved: &resolved, profile: spec.profile, contracts: &contracts, fetcher: &fetcher, client };
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");
         let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        let scope = RenderScope {
-            catalog: &catalog,
-            resolved: &resolved,
-            profile: spec.profile,
-            contracts: &contracts,
-            fetcher: &fetcher,
-            client: cluster.as_ref().map(|c| &c.client),
-        };
         let rendered = render_phase(&scope, &planned, &Default::default()).await?;
         if let Some(dir) = out_dir {
             let path = dir.join(format!("{name}.yaml"));

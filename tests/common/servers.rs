@@ -96,6 +96,12 @@ pub fn container_args(workload: &Value) -> Vec<String> {
 }
 
 /// A free loopback port.
+/// Run the built `mc` with its own config directory: (succeeded, stdout + stderr).
+pub fn mc(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(server_bin("BIGTOP_R2_MINIO_BIN", "mc")).arg("--config-dir").arg(config).args(args).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
