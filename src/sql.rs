@@ -205,7 +205,7 @@ pub fn table(result: &QueryResult) -> String {
     };
     let rows: Vec<Vec<String>> = result.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
     let header: Vec<&str> = result.columns.iter().map(String::as_str).collect();
-    format!("{}({} row{})", crate::output::table(&header, &rows), rows.len(), if rows.len() == 1 { "" } else { "s" })
+    format!("{}\n({} row{})", crate::output::table(&header, &rows), rows.len(), if rows.len() == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(result.columns, ["id", "name"]);
         assert_eq!(result.rows, vec![vec![json!(1), json!("a")], vec![json!(2), json!("b")], vec![json!(3), Value::Null]]);
         assert_eq!((result.query_id.as_str(), result.pages), ("q1", 3));
-        assert!(table(&result).contains("NULL") && table(&result).ends_with("(3 rows)"));
+        assert!(table(&result).contains("NULL") && table(&result).ends_with("3   NULL\n(3 rows)"), "{}", table(&result));
     }
 
     #[tokio::test]

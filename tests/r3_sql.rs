@@ -1,0 +1,114 @@
+//! R3: the sql phase on a real node — PostgreSQL, Hive Metastore 4.0.1 and Trino run from the
+//! catalog's images (the look-alikes imported into containerd), the metastore's init container
+//! fetches and checks its jars from a Maven repository inside the test namespace (the path an
+//! offline cluster takes), and every checkpoint goes through real port-forwards.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bigtop_k8s::remove::list_labelled;
+use common::lock;
+use common::r3::*;
+use common::servers::render;
+use common::sql_servers::{config_file, sql_cache};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, ListParams, LogParams};
+
+const NS: &str = "sql";
+const METASTORE: &str = "app.kubernetes.io/name=hive-metastore";
+
+/// Where build-sql.sh keeps the jars the metastores' fetch scripts pin.
+fn jar_caches() -> Vec<PathBuf> {
+    let sql = sql_cache();
+    ["hms-4.0.1/classpath", "hms-4.0.1/extra", "hms-3.1.3/classpath", "hms-3.1.3/dist"].iter().map(|d| sql.join(d)).collect()
+}
+
+/// The one Ready pod matching `selector` whose uid is not `old`.
+async fn ready_pod(client: &kube::Client, selector: &str, old: Option<String>) -> Pod {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    for _ in 0..120 {
+        let list = pods.list(&ListParams::default().labels(selector)).await.unwrap();
+        let ready = list.items.into_iter().find(|p| {
+            p.metadata.uid != old
+                && p.metadata.deletion_timestamp.is_none()
+                && p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        });
+        if let Some(pod) = ready {
+            return pod;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    panic!("no new Ready pod {selector} within 240 s");
+}
+
+async fn logs(client: &kube::Client, pod: &Pod, container: &str) -> String {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let params = LogParams { container: Some(container.into()), ..LogParams::default() };
+    pods.logs(pod.metadata.name.as_deref().unwrap(), &params).await.unwrap()
+}
+
+/// The checkpoint's table through the `sql` command: its three rows, ids 1 + 2 + 3.
+fn checkpoint_rows_are_there() {
+    let out = run(&["sql", "SELECT count(*) AS n, sum(id) AS total FROM hive.bigtop_checkpoint.rows"]).expect(0);
+    let line = out.stdout.lines().find(|l| l.split_whitespace().next() == Some("3")).unwrap_or_default();
+    assert!(line.split_whitespace().nth(1) == Some("6"), "expected a row `3 6`:\n{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes_completely() {
+    let _guard = lock();
+    let client = client().await;
+    let maven = MavenRepository::start();
+    let fetch_script = config_file(&render("hive-metastore", &[]), "hive-metastore-conf", "fetch-jars.sh");
+    maven.serve_pins(&fetch_script, &jar_caches());
+    let repository = format!("sql.maven-repository={}", maven.url);
+    let add_sql = |extra: &[&str]| {
+        let mut args = vec!["add-phase", NS, "--profile", "laptop", "--set", &repository, "--timeout", "600"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+
+    run(&["add-phase", "object-storage", "--profile", "laptop", "--timeout", "300"]).expect(0);
+    let out = add_sql(&[]).expect(0);
+    assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
+    let fetched = maven.log().matches("\"GET ").count();
+    assert!(fetched >= 3, "the init container did not fetch the 3 pinned jars from the namespace's repository:\n{}", maven.log());
+    checkpoint_rows_are_there();
+
+    // The metastore logs to stdout (kubectl logs), not to a file inside the container: without
+    // the phase's own log4j2 configuration the one inside hive-exec wins and writes /tmp/hive.
+    let metastore = ready_pod(&client, METASTORE, None).await;
+    let log = logs(&client, &metastore, "metastore").await;
+    assert!(log.contains("Started the new metaserver on port [9083]"), "the metastore's log is not on stdout:\n{log}");
+
+    // A Trino roll: the new pod is Ready seconds before it accepts statements, and the
+    // checkpoint right after the wait must ride that out (SERVER_STARTING_UP is retried).
+    let rolled = add_sql(&["--set", "trino.heap-mib=1280"]).expect(0);
+    assert!(rolled.stdout.contains("checkpoint passed"), "{}", rolled.stdout);
+
+    // Restarting the metastore keeps the schema: the new pod's schema container finds it, and
+    // the table is still known.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let metastore = ready_pod(&client, METASTORE, None).await;
+    pods.delete(metastore.metadata.name.as_deref().unwrap(), &DeleteParams::default()).await.unwrap();
+    let restarted = ready_pod(&client, METASTORE, metastore.metadata.uid.clone()).await;
+    let schema_log = logs(&client, &restarted, "schema").await;
+    assert!(!schema_log.contains("Starting metastore schema initialization"), "a restarted metastore re-initialised its schema:\n{schema_log}");
+    checkpoint_rows_are_there();
+    run(&["verify", NS]).expect(0);
+
+    // Reinstalling on the kept lake: the fresh metastore does not know the old table, whose files
+    // are still in the warehouse bucket; the checkpoint must clear them, not fail forever.
+    run(&["remove-phase", NS]).expect(0);
+    let again = add_sql(&[]).expect(0);
+    assert!(again.stdout.contains("checkpoint passed"), "{}", again.stdout);
+
+    run(&["remove-phase", NS]).expect(0);
+    assert_eq!(list_labelled(&client, NS).await.unwrap(), Vec::<(String, String)>::new());
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), NS).list(&ListParams::default()).await;
+    assert!(claims.map(|l| l.items.is_empty()).unwrap_or(true), "the database's volume claim was left");
+    no_containers_left(NS).await;
+    run(&["remove-phase", "object-storage"]).expect(0);
+}
