@@ -1,8 +1,8 @@
 //! A client for the Trino/Presto REST protocol: POST the statement to `/v1/statement`, then
 //! follow `nextUri` until it disappears, collecting columns and rows; 502/503/504 (a coordinator
 //! starting or restarting) are retried with backoff; a query error becomes [`SqlError::Query`]
-//! with the engine's error name and message; a statement refused with `SERVER_STARTING_UP` (Trino
-//! accepts HTTP before it can run statements) is sent again. Used by the sql checkpoint and
+//! with the engine's error name and message; a statement refused with `SERVER_STARTING_UP` or
+//! `NO_NODES_AVAILABLE` (Trino accepts HTTP before it can run statements) is sent again. Used by the sql checkpoint and
 //! `bigtop-k8s sql`.
 
 use std::time::Duration;
@@ -91,8 +91,10 @@ pub struct Client {
 
 const RETRIES: u32 = 8;
 /// Trino answers HTTP 200 (and its readiness probe passes) seconds before it can run a
-/// statement; until then each statement fails with this error and never ran.
-const STARTING_UP: &str = "SERVER_STARTING_UP";
+/// statement; until then each statement fails with the first error and never ran. Then, until
+/// the coordinator has announced itself to its own discovery service (a few seconds more; seen
+/// on R3 after a roll), a statement that needs a node fails with the second, before it runs.
+const STARTING_UP: [&str; 2] = ["SERVER_STARTING_UP", "NO_NODES_AVAILABLE"];
 /// How long a statement is re-sent while the server starts up (plugins and catalogs loading).
 const STARTING_UP_WAIT: Duration = Duration::from_secs(180);
 
@@ -124,7 +126,7 @@ impl Client {
         let deadline = std::time::Instant::now() + self.starting_up_wait;
         loop {
             match self.execute_once(statement).await {
-                Err(SqlError::Query { error_name, .. }) if error_name == STARTING_UP && std::time::Instant::now() < deadline => {
+                Err(SqlError::Query { error_name, .. }) if STARTING_UP.contains(&error_name.as_str()) && std::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 other => return other,
@@ -263,8 +265,10 @@ mod tests {
     async fn a_statement_refused_while_the_server_starts_up_is_sent_again() {
         let starting = json!({"id": "q0", "stats": {"state": "FAILED"},
             "error": {"message": "Trino server is still initializing", "errorCode": 65545, "errorName": "SERVER_STARTING_UP", "errorType": "INTERNAL_ERROR"}});
+        let no_nodes = json!({"id": "q0", "stats": {"state": "FAILED"},
+            "error": {"message": "No nodes available to run query", "errorCode": 65541, "errorName": "NO_NODES_AVAILABLE", "errorType": "INTERNAL_ERROR"}});
         let done = json!({"id": "q1", "stats": {"state": "FINISHED"}, "columns": [{"name": "x"}], "data": [[1]]});
-        let base = serve(vec![starting.to_string(), starting.to_string(), done.to_string()], false).await;
+        let base = serve(vec![starting.to_string(), no_nodes.to_string(), done.to_string()], false).await;
         let result = Client::new(&base, Engine::Trino, "t").unwrap().execute("SELECT 1").await.unwrap();
         assert_eq!((result.query_id.as_str(), result.rows.clone()), ("q1", vec![vec![json!(1)]]));
         // Without the wait the first refusal is the answer.
