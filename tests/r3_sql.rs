@@ -56,26 +56,48 @@ fn checkpoint_rows_are_there() {
     assert!(line.split_whitespace().nth(1) == Some("6"), "expected a row `3 6`:\n{}", out.stdout);
 }
 
+/// A Maven repository serving what `metastore_addon`'s fetch script pins.
+fn repository_for(metastore_addon: &str) -> MavenRepository {
+    let maven = MavenRepository::start();
+    let fetch_script = config_file(&render(metastore_addon, &[]), "hive-metastore-conf", "fetch-jars.sh");
+    maven.serve_pins(&fetch_script, &jar_caches());
+    maven
+}
+
+/// `add-phase sql` at the laptop profile, fetching from `maven`, with `extra` arguments.
+fn add_sql(maven: &MavenRepository, extra: &[&str]) -> common::Run {
+    let repository = format!("sql.maven-repository={}", maven.url);
+    let mut args = vec!["add-phase", NS, "--profile", "laptop", "--set", &repository, "--timeout", "600"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Install the sql phase on a fresh object-storage phase; the checkpoint passes, the init
+/// container fetched every pinned file from the namespace's repository, the rows are there.
+fn install(maven: &MavenRepository, extra: &[&str]) {
+    run(&["add-phase", "object-storage", "--profile", "laptop", "--timeout", "300"]).expect(0);
+    let out = add_sql(maven, extra).expect(0);
+    assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
+    assert!(maven.log().contains("\" 200 "), "the init container fetched nothing from the namespace's repository:\n{}", maven.log());
+    checkpoint_rows_are_there();
+}
+
+/// `remove-phase` leaves no object, volume claim or container behind.
+async fn remove_completely(client: &kube::Client) {
+    run(&["remove-phase", NS]).expect(0);
+    assert_eq!(list_labelled(client, NS).await.unwrap(), Vec::<(String, String)>::new());
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), NS).list(&ListParams::default()).await;
+    assert!(claims.map(|l| l.items.is_empty()).unwrap_or(true), "the database's volume claim was left");
+    no_containers_left(NS).await;
+    run(&["remove-phase", "object-storage"]).expect(0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes_completely() {
     let _guard = lock();
     let client = client().await;
-    let maven = MavenRepository::start();
-    let fetch_script = config_file(&render("hive-metastore", &[]), "hive-metastore-conf", "fetch-jars.sh");
-    maven.serve_pins(&fetch_script, &jar_caches());
-    let repository = format!("sql.maven-repository={}", maven.url);
-    let add_sql = |extra: &[&str]| {
-        let mut args = vec!["add-phase", NS, "--profile", "laptop", "--set", &repository, "--timeout", "600"];
-        args.extend_from_slice(extra);
-        run(&args)
-    };
-
-    run(&["add-phase", "object-storage", "--profile", "laptop", "--timeout", "300"]).expect(0);
-    let out = add_sql(&[]).expect(0);
-    assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
-    let fetched = maven.log().matches("\"GET ").count();
-    assert!(fetched >= 3, "the init container did not fetch the 3 pinned jars from the namespace's repository:\n{}", maven.log());
-    checkpoint_rows_are_there();
+    let maven = repository_for("hive-metastore");
+    install(&maven, &[]);
 
     // The metastore logs to stdout (kubectl logs), not to a file inside the container: without
     // the phase's own log4j2 configuration the one inside hive-exec wins and writes /tmp/hive.
@@ -85,7 +107,7 @@ async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes
 
     // A Trino roll: the new pod is Ready seconds before it accepts statements, and the
     // checkpoint right after the wait must ride that out (SERVER_STARTING_UP is retried).
-    let rolled = add_sql(&["--set", "trino.heap-mib=1280"]).expect(0);
+    let rolled = add_sql(&maven, &["--set", "trino.heap-mib=1280"]).expect(0);
     assert!(rolled.stdout.contains("checkpoint passed"), "{}", rolled.stdout);
 
     // Restarting the metastore keeps the schema: the new pod's schema container finds it, and
@@ -102,13 +124,19 @@ async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes
     // Reinstalling on the kept lake: the fresh metastore does not know the old table, whose files
     // are still in the warehouse bucket; the checkpoint must clear them, not fail forever.
     run(&["remove-phase", NS]).expect(0);
-    let again = add_sql(&[]).expect(0);
+    let again = add_sql(&maven, &[]).expect(0);
     assert!(again.stdout.contains("checkpoint passed"), "{}", again.stdout);
+    remove_completely(&client).await;
+}
 
-    run(&["remove-phase", NS]).expect(0);
-    assert_eq!(list_labelled(&client, NS).await.unwrap(), Vec::<(String, String)>::new());
-    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), NS).list(&ListParams::default()).await;
-    assert!(claims.map(|l| l.items.is_empty()).unwrap_or(true), "the database's volume claim was left");
-    no_containers_left(NS).await;
-    run(&["remove-phase", "object-storage"]).expect(0);
+/// Presto 0.287 with Hive Metastore 3.1.3, whose pod assembles the server from the fetched
+/// distribution tarball and jars on a plain Java 11 image.
+#[tokio::test(flavor = "multi_thread")]
+async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
+    let _guard = lock();
+    let client = client().await;
+    let maven = repository_for("hive-metastore-3");
+    install(&maven, &["--set", "sql.engine=presto"]);
+    run(&["verify", NS]).expect(0);
+    remove_completely(&client).await;
 }

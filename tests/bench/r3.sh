@@ -68,3 +68,38 @@ for backend in minio garage; do
   m=$(printf '%s\n' "${times[@]}" | median)
   printf 'object-storage (%s): add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$backend" "$rounds" "$m" "$(echo "$m / $base" | bc -l)"
 done
+
+# sql: the metastore's init container fetches its jars (and for Presto's metastore the server
+# itself) from a Maven repository served on the node's address inside the namespace, built
+# from the R2 caches by name for every file the rendered fetch scripts pin.
+maven=$RUN/maven; mkdir -p "$maven"
+for engine in trino presto; do
+  "${B[@]}" render sql --set "sql.engine=$engine" -o json | python3 -c '
+import json, sys
+for o in json.load(sys.stdin):
+    if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "hive-metastore-conf":
+        for line in o["data"]["fetch-jars.sh"].splitlines():
+            if line.strip().startswith("fetch /"):
+                print(*line.split()[2:4])'
+done | sort -u | while read -r name path; do
+  file=$(find "$BIGTOP_TESTENV_CACHE/sql" -name "$name" -print -quit)
+  [ -n "$file" ] || { echo "$name is not in $BIGTOP_TESTENV_CACHE/sql: run tests/env/build-sql.sh" >&2; exit 1; }
+  mkdir -p "$maven/$(dirname "$path")" && ln -sf "$file" "$maven/$path"
+done
+IN python3 -m http.server --bind 172.31.255.1 18081 --directory "$maven" >/dev/null 2>&1 &
+maven_pid=$!
+trap 'kill $maven_pid 2>/dev/null; nsenter --net=/run/netns/$ns bash $env/r3-down.sh >/dev/null 2>&1; ip netns del $ns 2>/dev/null; rm -rf $RUN' EXIT
+for engine in trino presto; do
+  times=()
+  IN "${B[@]}" add-phase object-storage --profile laptop --timeout 300 >/dev/null
+  for i in $(seq 1 "$rounds"); do
+    t=$(now)
+    IN "${B[@]}" add-phase sql --profile laptop --set "sql.engine=$engine" --set sql.maven-repository=http://172.31.255.1:18081 --timeout 600 >/dev/null
+    times+=("$(echo "$(now) - $t" | bc -l)")
+    [ "$i" = "$rounds" ] && memory sql
+    IN "${B[@]}" remove-phase sql >/dev/null
+  done
+  IN "${B[@]}" remove-phase object-storage >/dev/null
+  m=$(printf '%s\n' "${times[@]}" | median)
+  printf 'sql (%s): add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$engine" "$rounds" "$m" "$(echo "$m / $base" | bc -l)"
+done

