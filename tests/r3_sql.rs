@@ -75,6 +75,8 @@ fn add_sql(maven: &MavenRepository, extra: &[&str]) -> common::Run {
 /// Install the sql phase on a fresh object-storage phase; the checkpoint passes, the init
 /// container fetched every pinned file from the namespace's repository, the rows are there.
 fn install(maven: &MavenRepository, extra: &[&str]) {
+    // A phase an earlier failed test left behind would keep its pods (and fetch nothing).
+    let _ = run(&["remove-phase", NS]);
     run(&["add-phase", "object-storage", "--profile", "laptop", "--timeout", "300"]).expect(0);
     let out = add_sql(maven, extra).expect(0);
     assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);

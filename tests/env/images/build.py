@@ -149,17 +149,23 @@ def packaged_tools(fs, packages):
 
 def debian_slim(fs, users):
     """What debian:bookworm-slim gives a script: dash as sh, bash, coreutils, grep, sed, mawk,
-    findutils, debianutils' which, and the NSS modules that resolve names."""
+    findutils, debianutils' which, the C++ runtime, the NSS modules and tzdata."""
     packaged_tools(fs, ["coreutils", "grep", "sed", "findutils", "bash", "dash"])
     fs.link("/usr/bin/sh", "dash")
     fs.binary_with_libs("/usr/bin/mawk", "/usr/bin/mawk")
     fs.link("/usr/bin/awk", "mawk")
     fs.file("/usr/bin/which", os.path.realpath("/usr/bin/which"))
-    for lib in ("libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2"):
+    # NSS modules that resolve names, and the C++ runtime (apt needs it, so every slim image has
+    # it; native code such as the snappy library Hadoop unpacks loads it).
+    for lib in ("libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2", "libstdc++.so.6", "libgcc_s.so.1"):
         host = "/usr/lib/x86_64-linux-gnu/" + lib
         if os.path.exists(host):
             fs.file(host, os.path.realpath(host))
     fs.text("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
+    # tzdata, with the images' UTC as the local time (Java and Joda-Time must agree on it:
+    # without it Presto's Hive connector refuses to write, HIVE_TIMEZONE_MISMATCH).
+    fs.tree("/usr/share/zoneinfo", "/usr/share/zoneinfo")
+    fs.link("/etc/localtime", "/usr/share/zoneinfo/Etc/UTC")
     fs.dir("/var/tmp", 0o1777)
     etc(fs, [("root", 0, "/root", "/bin/bash"), *users, ("nobody", 65534)])
 
@@ -253,7 +259,6 @@ def recipes(args, work):
         if not os.path.isdir(locale):
             subprocess.run(["localedef", "--no-archive", "-i", "en_US", "-f", "UTF-8", locale], check=False)
         fs.tree("/usr/lib/locale/en_US.utf8", locale)
-        fs.tree("/usr/share/zoneinfo", "/usr/share/zoneinfo")
         fs.dir("/var/lib/postgresql", 0o1777, 999, 999)
         fs.dir("/var/lib/postgresql/data", 0o1777, 999, 999)
         fs.link("/var/run", "../run")
