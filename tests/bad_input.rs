@@ -41,6 +41,7 @@ fn bad_values_are_refused_with_their_reason_and_a_hint() {
         Case { args: &["add-phaze", "sql"], exit: 2, says: "unrecognized subcommand 'add-phaze'" },
         Case { args: &["add-phase", "sql", "--with-dep"], exit: 2, says: "unexpected argument '--with-dep'" },
         Case { args: &["status", "--timeout", "soon"], exit: 2, says: "invalid value 'soon'" },
+        Case { args: &["up", "--phases", "sql,lakehouse"], exit: 2, says: "unknown phase lakehouse" },
     ];
     for case in cases {
         let args: Vec<&str> = case.args.iter().map(|a| if *a == "EMPTY" { empty_dir.as_str() } else { a }).collect();
@@ -95,4 +96,22 @@ fn the_timeout_bounds_the_first_connection() {
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("no answer within 2s") && out.contains("hint: "), "{out}");
     drop(silent);
+}
+
+#[test]
+fn up_says_what_it_installs_and_requests_before_it_needs_docker() {
+    let docker_down = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
+    // The lakehouse by default, at the laptop profile.
+    let (code, out) = run(&["up", "--profile", "laptop"], &docker_down);
+    assert_eq!(code, Some(3), "{out}");
+    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    for phase in ["object-storage", "base", "spark", "sql"] {
+        assert!(line.contains(phase), "{line}");
+    }
+    assert!(line.contains("at profile laptop: requests ") && line.contains("budget: 6Gi memory"), "{line}");
+    assert!(out.contains("Docker is needed") && out.contains("hint: "), "{out}");
+    // --phases chooses; dependencies come along.
+    let (_, out) = run(&["up", "--phases", "sql"], &docker_down);
+    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    assert!(line.contains("sql") && line.contains("object-storage") && !line.contains("spark"), "{line}");
 }

@@ -247,8 +247,13 @@ impl ClusterFlags {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
-    /// Create a cluster and install the base phase, then the default phases: one command.
+    /// Create a Kind cluster and install the lakehouse: base, then the default phases
+    /// (object-storage, sql, spark), or those of --phases or -f. One command.
     Up {
+        /// Phases to install after base, comma-separated (their dependencies come along);
+        /// default: the catalog's default phases.
+        #[arg(long, value_delimiter = ',', value_name = "PHASES")]
+        phases: Vec<String>,
         #[command(flatten)]
         cluster: ClusterFlags,
         #[command(flatten)]

@@ -44,8 +44,8 @@ pub async fn run(cli: Cli) -> Exit {
 async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
     let f = g.format;
     match command {
-        Command::Up { cluster: c, spec } => {
-            print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, None, spec)?).await?, cluster::created_text)
+        Command::Up { phases, cluster: c, spec } => {
+            print(f, &cluster::up(g, &c.create_args(ProviderArg::Kind, None, spec)?, phases).await?, cluster::created_text)
         }
         Command::CreateCluster { provider, cluster: c, capi: capi_flags, spec } => {
             print(f, &cluster::create(g, &c.create_args(*provider, Some(capi_flags), spec)?).await?, cluster::created_text)

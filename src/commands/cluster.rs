@@ -5,9 +5,11 @@ use serde::Serialize;
 
 use super::add::{self, AddArgs, Mode, PhaseOutcome, Verify};
 use super::{Globals, SpecArgs};
+use crate::budget::Requests;
 use crate::cluster::{Target, connect_within};
 use crate::error::Error;
 use crate::plan::MissingDeps;
+use crate::profile::Profile;
 use crate::provider::capi_workload::CapiWorkload;
 use crate::provider::existing::Existing;
 use crate::provider::kind_cluster::KindCluster;
@@ -58,17 +60,46 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
     install(g, args, vec!["base".into()], MissingDeps::Refuse).await
 }
 
-/// Run `up`: the cluster, then base and the default phases (or base and those of `-f`), as one
-/// plan.
-pub async fn up(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
+/// Run `up`: the cluster, then base and `chosen` (by default the catalog's default phases; with
+/// `-f`, the file's), as one plan. What the phases request is shown before anything starts.
+pub async fn up(g: &Globals, args: &CreateArgs, chosen: &[String]) -> Result<Created, Error> {
+    let catalog = g.catalog()?;
     let mut phases = vec!["base".to_string()];
-    if args.spec.file.is_none() {
-        phases.extend(g.catalog()?.phases.iter().filter(|p| p.default).map(|p| p.name.clone()));
+    match (chosen.is_empty(), args.spec.file.is_none()) {
+        (false, _) => phases.extend(chosen.iter().cloned()),
+        (true, true) => phases.extend(catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone())),
+        (true, false) => {}
     }
+    if let Some(unknown) = phases.iter().find(|p| catalog.phase(p).is_none()) {
+        return Err(Error::usage(format!("unknown phase {unknown}")).with_hint("`bigtop-k8s phases` lists them"));
+    }
+    announce(g, args.spec.profile.unwrap_or_default(), &phases)?;
     let mut created = install(g, args, phases, MissingDeps::Install).await?;
     let g = Globals { target: Target { kubeconfig: created.kubeconfig.clone(), context: created.context.clone() }, ..g.clone() };
     created.endpoints = super::endpoints::run(&g).await?;
     Ok(created)
+}
+
+/// Say what `up` installs (with the phases' dependencies) and what that requests under the
+/// profile's defaults, next to the profile's budget, which the Kind preflight holds Docker to.
+fn announce(g: &Globals, profile: Profile, phases: &[String]) -> Result<(), Error> {
+    let info = super::phases::run(g, profile)?;
+    let mut all: Vec<String> = phases.to_vec();
+    let mut i = 0;
+    while i < all.len() {
+        for dep in info.phases.iter().find(|p| p.name == all[i]).map(|p| p.depends.clone()).unwrap_or_default() {
+            if !all.contains(&dep) {
+                all.push(dep);
+            }
+        }
+        i += 1;
+    }
+    let planned: Vec<&super::phases::PhaseInfo> = info.phases.iter().filter(|p| all.contains(&p.name)).collect();
+    let total = planned.iter().map(|p| p.requests).fold(Requests::default(), |a, b| a + b);
+    let names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
+    let budget = info.budget.map(|b| format!(" (the profile's budget: {} memory, {} CPU)", b.memory, b.cpu)).unwrap_or_default();
+    g.progress.note(&format!("installing {} at profile {}: requests {}{budget}", names.join(", "), profile.name(), total.human()));
+    Ok(())
 }
 
 /// Get the cluster from its provider, then install `phases` in one run of the pipeline.

@@ -28,6 +28,7 @@ fn up_verifies_every_default_phase_on_a_real_kind_cluster_then_deletes_it() {
         panic!("up failed with exit code {code}");
     }
     assert!(out.contains("base: canal, openebs") && out.contains("object-storage: minio"), "{out}");
+    assert!(out.contains("sql: postgres, hive-metastore, trino") && out.contains("spark: spark-k8s"), "{out}");
     let (code, out, _) = bigtop(&["verify", "-o", "json"]);
     assert_eq!(code, 0, "{out}");
     let verified: serde_json::Value = serde_json::from_str(&out).unwrap();
