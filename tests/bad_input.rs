@@ -52,6 +52,13 @@ fn bad_values_are_refused_with_their_reason_and_a_hint() {
 }
 
 #[test]
+fn an_empty_kubeconfig_variable_means_unset_as_for_kubectl() {
+    let (code, out) = run(&["status"], &[("KUBECONFIG", "")]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("no kubeconfig") && out.contains("hint: "), "{out}");
+}
+
+#[test]
 fn doctor_fails_when_nothing_can_be_installed() {
     // No Docker and no kubeconfig: each alone is a warning, both mean nothing can be installed.
     let (code, out) = run(&["doctor"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);

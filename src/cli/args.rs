@@ -29,8 +29,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub(super) struct GlobalArgs {
     /// Kubeconfig file, or a list of them as KUBECONFIG holds it (default: $KUBECONFIG or ~/.kube/config).
+    /// (A String: an empty KUBECONFIG means unset, as for kubectl; clap's path parser refuses it.)
     #[arg(long, global = true, env = "KUBECONFIG", hide_env_values = true)]
-    pub(super) kubeconfig: Option<PathBuf>,
+    pub(super) kubeconfig: Option<String>,
     /// Kubeconfig context (default: the current context).
     #[arg(long, global = true)]
     pub(super) context: Option<String>,

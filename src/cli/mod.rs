@@ -1,6 +1,7 @@
 //! The command line: clap definitions and the one dispatcher. Only this module knows clap;
 //! argument enums map to domain types with `From`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cluster::Target;
@@ -25,7 +26,7 @@ pub async fn run(cli: Cli) -> Exit {
     init_logging(g.verbose);
     let format: Format = g.output.into();
     let globals = Globals {
-        target: Target { kubeconfig: g.kubeconfig.clone(), context: g.context.clone() },
+        target: Target { kubeconfig: g.kubeconfig.as_deref().filter(|k| !k.is_empty()).map(PathBuf::from), context: g.context.clone() },
         format,
         progress: Progress::new(Mode::detect(format != Format::Text, g.quiet)),
         timeout: Duration::from_secs(g.timeout),
