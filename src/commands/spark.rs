@@ -82,6 +82,9 @@ fn spark_error(e: SparkError) -> Error {
             Error::prerequisite("the spark phase is not installed").with_source(e).with_hint("bigtop-k8s add-phase spark --with-deps")
         }
         SparkError::Timeout(_) => Error::new(crate::error::Exit::Timeout, "the Spark application did not start").with_source(e),
+        SparkError::DriverInit { .. } => Error::failure("spark submit failed").with_source(e).with_hint(
+            "the driver's jars come from the phase's jar cache (pod spark/spark-jars-0) and spark.maven-repository: `kubectl -n spark logs spark-jars-0 -c fetch-jars`",
+        ),
         _ => Error::failure("spark submit failed").with_source(e),
     }
 }

