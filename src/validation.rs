@@ -51,6 +51,44 @@ pub enum Validation {
     JvmMemory,
 }
 
+impl Validation {
+    /// Every kind, as written in `addon.yaml` (docs/catalog.md documents each).
+    pub const KINDS: [&'static str; 13] = [
+        "quantity",
+        "memory",
+        "cpu",
+        "int",
+        "bool",
+        "enum",
+        "dns-label",
+        "bucket-names",
+        "bucket-name",
+        "absolute-path",
+        "url",
+        "catalog-properties",
+        "jvm-memory",
+    ];
+
+    /// The kind as written in `addon.yaml`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Validation::Quantity => "quantity",
+            Validation::Memory => "memory",
+            Validation::Cpu => "cpu",
+            Validation::Int { .. } => "int",
+            Validation::Bool => "bool",
+            Validation::Enum { .. } => "enum",
+            Validation::DnsLabel => "dns-label",
+            Validation::BucketNames => "bucket-names",
+            Validation::BucketName => "bucket-name",
+            Validation::AbsolutePath => "absolute-path",
+            Validation::Url => "url",
+            Validation::CatalogProperties { .. } => "catalog-properties",
+            Validation::JvmMemory => "jvm-memory",
+        }
+    }
+}
+
 /// Spark refuses to start with less system memory than 450 MiB (its `MemoryManager` check).
 pub const JVM_MIN_MIB: u64 = 450;
 
@@ -330,6 +368,20 @@ pub fn bucket_name(n: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_kind_reads_back_as_itself() {
+        for kind in Validation::KINDS {
+            let fields = match kind {
+                "int" => serde_json::json!({"kind": kind, "min": 0, "max": 1}),
+                "enum" => serde_json::json!({"kind": kind, "values": ["a"]}),
+                "catalog-properties" => serde_json::json!({"kind": kind, "removed": {}}),
+                _ => serde_json::json!({"kind": kind}),
+            };
+            let v: Validation = serde_json::from_value(fields).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(v.kind(), kind);
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! R3: the base phase's checkpoint (PVC write and read back, default-deny block and restore) on
 //! a real node. The node has no Canal and no OpenEBS provisioner (neither can be built here at
-//! our pins, see the README's rung table): storage is `local` PVs on 0777 directories, which
+//! our pins, see docs/testing.md): storage is `local` PVs on 0777 directories, which
 //! behave like OpenEBS's, and kube-router enforces the policies.
 
 mod common;

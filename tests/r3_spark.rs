@@ -43,7 +43,7 @@ fn spark_pods_left(pods: &[Pod]) -> Vec<String> {
 // Opt-in until it passes: on R3 the submitter, driver and executor pods run and the job writes
 // its parquet to MinIO through S3A with the fetched jars, then its first shuffle read fails —
 // the executor's ask to the driver's MapOutputTracker times out (120 s, four attempts). Not yet
-// explained; see the README's rung table.
+// explained; see docs/testing.md.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "the spark phase's first shuffle read times out on R3 (MapOutputTracker ask); run with --ignored to work on it"]
 async fn spark_jobs_run_on_real_pods_and_the_phase_removes_completely() {

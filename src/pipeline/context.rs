@@ -124,7 +124,7 @@ pub fn load_spec(catalog: &Catalog, args: &SpecArgs) -> Result<(Spec, Resolved),
     };
     let name = args.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let spec = Spec::build(text.as_deref().map(|t| (name.as_str(), t)), args.profile, &args.sets)
-        .map_err(|e| Error::usage("invalid specification").with_source(e).with_hint("see README.md, \"bigtop.yaml\""))?;
+        .map_err(|e| Error::usage("invalid specification").with_source(e).with_hint("see docs/commands.md, \"bigtop.yaml\""))?;
     let resolved = params::resolve(catalog, spec.profile, &spec.overrides).map_err(|e| {
         Error::usage("invalid parameter").with_source(e).with_hint("`bigtop-k8s phases` lists every parameter with its values")
     })?;
