@@ -42,6 +42,19 @@ fn bad_values_are_refused_with_their_reason_and_a_hint() {
         Case { args: &["add-phase", "sql", "--with-dep"], exit: 2, says: "unexpected argument '--with-dep'" },
         Case { args: &["status", "--timeout", "soon"], exit: 2, says: "invalid value 'soon'" },
         Case { args: &["up", "--phases", "sql,lakehouse"], exit: 2, says: "unknown phase lakehouse" },
+        Case { args: &["spark", "submit", "/nonexistent/job.py"], exit: 2, says: "cannot read /nonexistent/job.py" },
+        Case { args: &["spark", "submit", "Cargo.toml"], exit: 2, says: "unsupported file type" },
+        Case { args: &["render", "sql", "--set", "sql.engine=mysql"], exit: 2, says: "expected one of: presto, trino" },
+        Case { args: &["render", "sql", "--set", "trino.heap-mib=512"], exit: 2, says: "must be between 1024 and 262144" },
+        Case { args: &["render", "sql", "--set", "trino.catalog-properties=hive.s3.endpoint=x"], exit: 2, says: "Trino 458 removed" },
+        Case { args: &["render", "spark", "--set", "spark.driver-memory=100m"], exit: 2, says: "below the 450 MiB" },
+        Case { args: &["render", "spark", "--set", "spark.maven-repository=http://mirror/"], exit: 2, says: "spark.maven-repository" },
+        Case { args: &["render", "object-storage", "--set", "object-storage.warehouse-bucket=Bad_Name"], exit: 2, says: "not a valid S3" },
+        Case { args: &["render", "base", "--set", "base.cni=weave"], exit: 2, says: "expected one of: canal, none" },
+        Case { args: &["render", "sql", "--set", "unknown.param=1"], exit: 2, says: "unknown parameter unknown.param" },
+        Case { args: &["render", "sql", "-f", "/nonexistent/bigtop.yaml"], exit: 2, says: "cannot read /nonexistent/bigtop.yaml" },
+        Case { args: &["completions", "tcsh"], exit: 2, says: "invalid value 'tcsh'" },
+        Case { args: &["sql", ""], exit: 2, says: "no statement given" },
     ];
     for case in cases {
         let args: Vec<&str> = case.args.iter().map(|a| if *a == "EMPTY" { empty_dir.as_str() } else { a }).collect();

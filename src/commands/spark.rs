@@ -39,7 +39,11 @@ pub enum Submitted {
 
 /// Run `spark submit`.
 pub async fn submit(g: &Globals, args: &SubmitArgs) -> Result<Submitted, Error> {
-    let app = App::from_arg(&args.app).map_err(|e| Error::usage("cannot submit this application").with_source(e))?;
+    let app = App::from_arg(&args.app).map_err(|e| {
+        Error::usage("cannot submit this application")
+            .with_source(e)
+            .with_hint("bigtop-k8s spark submit <job.py | app.jar --class C | s3a://bucket/app.py> [-- args…]")
+    })?;
     args.resources.validate().map_err(|e| Error::usage("invalid Spark resources").with_source(e))?;
     let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
     let Some(provided) = ctx.contracts.spark.as_ref().filter(|s| ctx.state.contains_key(&s.phase)) else {
