@@ -3,7 +3,7 @@
 set -euo pipefail
 . "$REPO/tests/env/versions.sh"
 export KUBECONFIG=$RUN/admin.kubeconfig
-B="$REPO/target/release/bigtop-k8s --catalog-dir $REPO/tests/fixtures/catalog -q"
+B="${CARGO_TARGET_DIR:-$REPO/target}/release/bigtop-k8s --catalog-dir $REPO/tests/fixtures/catalog -q"
 K="$TESTENV_BIN/kubectl"
 # base is left out: on R1 its openebs-hostpath class (no running provisioner) would become the
 # only default and leave the MinIO volume Pending.

@@ -15,7 +15,7 @@ ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
 nsenter --net="/run/netns/$ns" bash "$env/r3-up.sh"
 . "$env/versions.sh"
 IN() { nsenter --net="/run/netns/$ns" "$@"; }
-B=("$repo/target/release/bigtop-k8s" --kubeconfig "$RUN/r3/admin.kubeconfig" -q)
+B=("${CARGO_TARGET_DIR:-$repo/target}/release/bigtop-k8s" --kubeconfig "$RUN/r3/admin.kubeconfig" -q)
 K=("$TESTENV_BIN/kubectl" --kubeconfig "$RUN/r3/admin.kubeconfig" --cache-dir "$RUN/r3/kubectl-cache")
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
