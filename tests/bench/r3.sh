@@ -74,7 +74,7 @@ done
 # from the R2 caches by name for every file the rendered fetch scripts pin.
 maven=$RUN/maven; mkdir -p "$maven"
 for engine in trino presto; do
-  "${B[@]}" render sql --set "sql.engine=$engine" -o json | python3 -c '
+  IN "${B[@]}" render sql --set "sql.engine=$engine" -o json 2>/dev/null | python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
     if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "hive-metastore-conf":
