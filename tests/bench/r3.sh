@@ -86,7 +86,7 @@ done | sort -u | while read -r name path; do
   [ -n "$file" ] || { echo "$name is not in $BIGTOP_TESTENV_CACHE/sql: run tests/env/build-sql.sh" >&2; exit 1; }
   mkdir -p "$maven/$(dirname "$path")" && ln -sf "$file" "$maven/$path"
 done
-IN python3 -m http.server --bind 172.31.255.1 18081 --directory "$maven" >/dev/null 2>&1 &
+nsenter --net="/run/netns/$ns" python3 -m http.server --bind 172.31.255.1 18081 --directory "$maven" >/dev/null 2>&1 &   # not through IN: $! must be the server
 maven_pid=$!
 trap 'kill $maven_pid 2>/dev/null; nsenter --net=/run/netns/$ns bash $env/r3-down.sh >/dev/null 2>&1; ip netns del $ns 2>/dev/null; rm -rf $RUN' EXIT
 for engine in trino presto; do
