@@ -134,4 +134,15 @@ fn up_says_what_it_installs_and_requests_before_it_needs_docker() {
     let (_, out) = run(&["up", "--phases", "sql"], &docker_down);
     let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
     assert!(line.contains("sql") && line.contains("object-storage") && !line.contains("spark"), "{line}");
+    // -f: the file's phases and profile; a malformed file is bad input before Docker is asked.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bigtop.yaml");
+    std::fs::write(&file, "profile: ci\nphases: [spark]\n").unwrap();
+    let (_, out) = run(&["up", "-f", file.to_str().unwrap()], &docker_down);
+    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    assert!(line.contains("spark") && line.contains("object-storage") && !line.contains("sql") && line.contains("profile ci"), "{line}");
+    std::fs::write(&file, "phases: [spark\n").unwrap();
+    let (code, out) = run(&["up", "-f", file.to_str().unwrap()], &docker_down);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(!out.contains("Docker"), "{out}");
 }

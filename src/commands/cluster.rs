@@ -8,6 +8,7 @@ use super::{Globals, SpecArgs};
 use crate::budget::Requests;
 use crate::cluster::{Target, connect_within};
 use crate::error::Error;
+use crate::pipeline::Loaded;
 use crate::plan::MissingDeps;
 use crate::profile::Profile;
 use crate::provider::capi_workload::CapiWorkload;
@@ -73,7 +74,11 @@ pub async fn up(g: &Globals, args: &CreateArgs, chosen: &[String]) -> Result<Cre
     if let Some(unknown) = phases.iter().find(|p| catalog.phase(p).is_none()) {
         return Err(Error::usage(format!("unknown phase {unknown}")).with_hint("`bigtop-k8s phases` lists them"));
     }
-    announce(g, args.spec.profile.unwrap_or_default(), &phases)?;
+    // The file is read now, so bad input stops `up` before any cluster exists.
+    let spec = Loaded::read(g, &args.spec)?.spec;
+    let mut shown = phases.clone();
+    shown.extend(spec.phases.iter().filter(|p| !phases.contains(p)).cloned());
+    announce(g, spec.profile, &shown)?;
     let mut created = install(g, args, phases, MissingDeps::Install).await?;
     let g = Globals { target: Target { kubeconfig: created.kubeconfig.clone(), context: created.context.clone() }, ..g.clone() };
     created.endpoints = super::endpoints::run(&g).await?;
