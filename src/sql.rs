@@ -126,7 +126,9 @@ impl Client {
         let deadline = std::time::Instant::now() + self.starting_up_wait;
         loop {
             match self.execute_once(statement).await {
-                Err(SqlError::Query { error_name, .. }) if STARTING_UP.contains(&error_name.as_str()) && std::time::Instant::now() < deadline => {
+                Err(SqlError::Query { error_name, .. })
+                    if STARTING_UP.contains(&error_name.as_str()) && std::time::Instant::now() < deadline =>
+                {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 other => return other,

@@ -147,7 +147,11 @@ fn every_default_phase_has_a_checkpoint() {
     for phase in catalog.phases.iter().filter(|p| p.default) {
         let mut sets: Vec<(String, Vec<String>)> = vec![("".into(), phase.addons.clone())];
         if let Some(choice) = &phase.choice {
-            sets = choice.options.iter().map(|(o, addons)| (format!(" ({}={o})", choice.parameter), [phase.addons.clone(), addons.clone()].concat())).collect();
+            sets = choice
+                .options
+                .iter()
+                .map(|(o, addons)| (format!(" ({}={o})", choice.parameter), [phase.addons.clone(), addons.clone()].concat()))
+                .collect();
         }
         for (option, addons) in sets {
             assert!(

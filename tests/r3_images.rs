@@ -91,7 +91,8 @@ fn built_look_alikes_keep_their_upstream_contract() {
         }
         // Streamed from tar to tar: the larger layers are over a GiB.
         let layer = manifest[0]["Layers"][0].as_str().unwrap();
-        let listing = Command::new("bash").args(["-c", "set -o pipefail; tar -xOf \"$0\" \"$1\" | tar -t"]).arg(&tar).arg(layer).output().unwrap();
+        let listing =
+            Command::new("bash").args(["-c", "set -o pipefail; tar -xOf \"$0\" \"$1\" | tar -t"]).arg(&tar).arg(layer).output().unwrap();
         assert!(listing.status.success(), "{name}: cannot list the layer: {}", String::from_utf8_lossy(&listing.stderr));
         let paths = String::from_utf8(listing.stdout).unwrap();
         let has = |p: &str| {

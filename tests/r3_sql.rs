@@ -33,7 +33,10 @@ async fn ready_pod(client: &kube::Client, selector: &str, old: Option<String>) -
         let ready = list.items.into_iter().find(|p| {
             p.metadata.uid != old
                 && p.metadata.deletion_timestamp.is_none()
-                && p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         });
         if let Some(pod) = ready {
             return pod;
@@ -119,7 +122,10 @@ async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes
     pods.delete(metastore.metadata.name.as_deref().unwrap(), &DeleteParams::default()).await.unwrap();
     let restarted = ready_pod(&client, METASTORE, metastore.metadata.uid.clone()).await;
     let schema_log = logs(&client, &restarted, "schema").await;
-    assert!(!schema_log.contains("Starting metastore schema initialization"), "a restarted metastore re-initialised its schema:\n{schema_log}");
+    assert!(
+        !schema_log.contains("Starting metastore schema initialization"),
+        "a restarted metastore re-initialised its schema:\n{schema_log}"
+    );
     checkpoint_rows_are_there();
     run(&["verify", NS]).expect(0);
 
