@@ -118,13 +118,18 @@ fn the_timeout_bounds_the_first_connection() {
     drop(silent);
 }
 
+/// The line in which `up` says what it installs.
+fn plan_line(out: &str) -> &str {
+    out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"))
+}
+
 #[test]
 fn up_says_what_it_installs_and_requests_before_it_needs_docker() {
     let docker_down = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
     // The lakehouse by default, at the laptop profile.
     let (code, out) = run(&["up", "--profile", "laptop"], &docker_down);
     assert_eq!(code, Some(3), "{out}");
-    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    let line = plan_line(&out);
     for phase in ["object-storage", "base", "spark", "sql"] {
         assert!(line.contains(phase), "{line}");
     }
@@ -132,14 +137,14 @@ fn up_says_what_it_installs_and_requests_before_it_needs_docker() {
     assert!(out.contains("Docker is needed") && out.contains("hint: "), "{out}");
     // --phases chooses; dependencies come along.
     let (_, out) = run(&["up", "--phases", "sql"], &docker_down);
-    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    let line = plan_line(&out);
     assert!(line.contains("sql") && line.contains("object-storage") && !line.contains("spark"), "{line}");
     // -f: the file's phases and profile; a malformed file is bad input before Docker is asked.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bigtop.yaml");
     std::fs::write(&file, "profile: ci\nphases: [spark]\n").unwrap();
     let (_, out) = run(&["up", "-f", file.to_str().unwrap()], &docker_down);
-    let line = out.lines().find(|l| l.contains("installing ")).unwrap_or_else(|| panic!("no plan shown:\n{out}"));
+    let line = plan_line(&out);
     assert!(line.contains("spark") && line.contains("object-storage") && !line.contains("sql") && line.contains("profile ci"), "{line}");
     std::fs::write(&file, "phases: [spark\n").unwrap();
     let (code, out) = run(&["up", "-f", file.to_str().unwrap()], &docker_down);

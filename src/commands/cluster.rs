@@ -1,6 +1,8 @@
 //! `create-cluster` and `up`: get a cluster from its provider (`crate::provider`), then install
 //! the base phase, and for `up` the default phases too, in one plan, ending in one summary.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::add::{self, AddArgs, Mode, PhaseOutcome, Verify};
@@ -8,7 +10,7 @@ use super::{Globals, SpecArgs};
 use crate::budget::Requests;
 use crate::cluster::{Target, connect_within};
 use crate::error::Error;
-use crate::pipeline::Loaded;
+use crate::pipeline::{Loaded, Request, plan_error};
 use crate::plan::MissingDeps;
 use crate::profile::Profile;
 use crate::provider::capi_workload::CapiWorkload;
@@ -64,46 +66,33 @@ pub async fn create(g: &Globals, args: &CreateArgs) -> Result<Created, Error> {
 /// Run `up`: the cluster, then base and `chosen` (by default the catalog's default phases; with
 /// `-f`, the file's), as one plan. What the phases request is shown before anything starts.
 pub async fn up(g: &Globals, args: &CreateArgs, chosen: &[String]) -> Result<Created, Error> {
-    let catalog = g.catalog()?;
+    // The file is read now, so bad input stops `up` before any cluster exists.
+    let loaded = Loaded::read(g, &args.spec)?;
     let mut phases = vec!["base".to_string()];
     match (chosen.is_empty(), args.spec.file.is_none()) {
         (false, _) => phases.extend(chosen.iter().cloned()),
-        (true, true) => phases.extend(catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone())),
+        (true, true) => phases.extend(loaded.catalog.phases.iter().filter(|p| p.default).map(|p| p.name.clone())),
         (true, false) => {}
     }
-    if let Some(unknown) = phases.iter().find(|p| catalog.phase(p).is_none()) {
-        return Err(Error::usage(format!("unknown phase {unknown}")).with_hint("`bigtop-k8s phases` lists them"));
-    }
-    // The file is read now, so bad input stops `up` before any cluster exists.
-    let spec = Loaded::read(g, &args.spec)?.spec;
-    let mut shown = phases.clone();
-    shown.extend(spec.phases.iter().filter(|p| !phases.contains(p)).cloned());
-    announce(g, spec.profile, &shown)?;
+    // What the pipeline will install: the file's phases and ours, names checked, dependencies in.
+    let named = Request { phases: phases.clone(), missing: MissingDeps::Install }.named(&loaded)?;
+    let planned =
+        crate::plan::plan(&loaded.catalog, &named, &BTreeSet::new(), MissingDeps::Install, &loaded.resolved).map_err(plan_error)?;
+    let names: Vec<String> = planned.into_iter().map(|p| p.phase).collect();
+    announce(g, loaded.spec.profile, &names)?;
     let mut created = install(g, args, phases, MissingDeps::Install).await?;
     let g = Globals { target: Target { kubeconfig: created.kubeconfig.clone(), context: created.context.clone() }, ..g.clone() };
     created.endpoints = super::endpoints::run(&g).await?;
     Ok(created)
 }
 
-/// Say what `up` installs (with the phases' dependencies) and what that requests under the
-/// profile's defaults, next to the profile's budget, which the Kind preflight holds Docker to.
+/// Say what `up` installs and what that requests under the profile's defaults, next to the
+/// profile's budget, which the Kind preflight holds Docker to.
 fn announce(g: &Globals, profile: Profile, phases: &[String]) -> Result<(), Error> {
     let info = super::phases::run(g, profile)?;
-    let mut all: Vec<String> = phases.to_vec();
-    let mut i = 0;
-    while i < all.len() {
-        for dep in info.phases.iter().find(|p| p.name == all[i]).map(|p| p.depends.clone()).unwrap_or_default() {
-            if !all.contains(&dep) {
-                all.push(dep);
-            }
-        }
-        i += 1;
-    }
-    let planned: Vec<&super::phases::PhaseInfo> = info.phases.iter().filter(|p| all.contains(&p.name)).collect();
-    let total = planned.iter().map(|p| p.requests).fold(Requests::default(), |a, b| a + b);
-    let names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
+    let total = info.phases.iter().filter(|p| phases.contains(&p.name)).map(|p| p.requests).fold(Requests::default(), |a, b| a + b);
     let budget = info.budget.map(|b| format!(" (the profile's budget: {} memory, {} CPU)", b.memory, b.cpu)).unwrap_or_default();
-    g.progress.note(&format!("installing {} at profile {}: requests {}{budget}", names.join(", "), profile.name(), total.human()));
+    g.progress.note(&format!("installing {} at profile {}: requests {}{budget}", phases.join(", "), profile.name(), total.human()));
     Ok(())
 }
 
