@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::servers::{Server, await_tcp, free_port};
+use super::servers::{Server, serve_directory};
 
 /// One `fetch <dir> <name> <path> <sha256>` line of a rendered script.
 pub struct Pin {
@@ -29,11 +29,7 @@ impl Fetcher {
         let work = tempfile::tempdir().unwrap();
         let repo = work.path().join("repo");
         std::fs::create_dir(&repo).unwrap();
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"]).arg(&repo);
-        let server = Server::start(cmd, &work.path().join("http.log"));
-        await_tcp(&server, port);
+        let (server, port) = serve_directory(&repo, "127.0.0.1", &work.path().join("http.log"));
         // The fetcher image holds BusyBox alone: its applets, and nothing else, on PATH.
         let busybox = which("busybox");
         let bin = work.path().join("bin");
@@ -93,11 +89,8 @@ impl Fetcher {
 
     /// Serve `dir` over HTTP on loopback (as the jar cache serves its volume); the URL.
     pub fn serve_dir(&self, dir: &Path) -> (Server, String) {
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"]).arg(dir);
-        let server = Server::start(cmd, &self.work.path().join(format!("cache-{port}.log")));
-        await_tcp(&server, port);
+        let log = self.work.path().join(format!("cache{}.log", dir.display().to_string().replace('/', "_")));
+        let (server, port) = serve_directory(dir, "127.0.0.1", &log);
         (server, format!("http://127.0.0.1:{port}"))
     }
 

@@ -141,15 +141,7 @@ impl MavenRepository {
     pub fn start() -> MavenRepository {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("repo")).unwrap();
-        let port = std::net::TcpListener::bind((NODE_IP, 0)).unwrap().local_addr().unwrap().port();
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "http.server", "--bind", NODE_IP, &port.to_string(), "--directory"]).arg(dir.path().join("repo"));
-        let server = super::servers::Server::start(cmd, &dir.path().join("http.log"));
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect((NODE_IP, port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "the Maven repository did not listen on {NODE_IP}:{port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let (server, port) = super::servers::serve_directory(&dir.path().join("repo"), NODE_IP, &dir.path().join("http.log"));
         MavenRepository { dir, _server: server, url: format!("http://{NODE_IP}:{port}") }
     }
 

@@ -198,9 +198,14 @@ impl Minio {
 
 /// Wait until something accepts TCP connections on 127.0.0.1:`port`.
 pub fn await_tcp(server: &Server, port: u16) {
+    await_tcp_on(server, "127.0.0.1", port);
+}
+
+/// Wait until something accepts TCP connections on `address`:`port`.
+pub fn await_tcp_on(server: &Server, address: &str, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpStream::connect((address, port)).is_ok() {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -278,4 +283,15 @@ impl Garage {
     pub fn key(&self, service: &str) -> bigtop_k8s::checkpoint::s3::ServiceKey {
         service_key(&self.objects, service)
     }
+}
+
+/// Serve `dir` over HTTP on `address` (a free port), logging one line per request to `log`;
+/// returns the server (stopped on drop) and its port once it accepts connections.
+pub fn serve_directory(dir: &Path, address: &str, log: &Path) -> (Server, u16) {
+    let port = std::net::TcpListener::bind((address, 0)).unwrap().local_addr().unwrap().port();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "http.server", "--bind", address, &port.to_string(), "--directory"]).arg(dir);
+    let server = Server::start(cmd, log);
+    await_tcp_on(&server, address, port);
+    (server, port)
 }
