@@ -15,6 +15,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod contracts;
+pub mod credentials;
 pub mod diagnose;
 pub mod docker;
 pub mod error;

@@ -147,6 +147,23 @@ impl S3 {
         Ok(parsed.contents.into_iter().map(|c| (c.key, c.size.unwrap_or(0))).collect())
     }
 
+    /// Create a bucket (what a service key must not be able to do).
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        let b = self.bucket(bucket)?;
+        let action = b.create_bucket(&self.credentials);
+        let url = action.sign(SIGN_FOR);
+        self.send(format!("CREATE BUCKET {bucket}"), self.http.put(url).body(action.body())).await?;
+        Ok(())
+    }
+
+    /// Delete an empty bucket.
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b.delete_bucket(&self.credentials).sign(SIGN_FOR);
+        self.send(format!("DELETE BUCKET {bucket}"), self.http.delete(url)).await?;
+        Ok(())
+    }
+
     /// Delete an object.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
         let b = self.bucket(bucket)?;

@@ -1,7 +1,7 @@
 //! Generated credentials: random values created once, then read back from the cluster on every
 //! later run, so re-applying a phase never rotates a password behind a running service.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
@@ -13,11 +13,13 @@ use crate::catalog::{Addon, Alphabet};
 use crate::render::Generated;
 
 /// Values for every generated Secret of `addon`: existing ones from the cluster (when a client
-/// is given), fresh random ones otherwise.
-pub async fn generated_for(client: Option<&Client>, addon: &Addon) -> Result<Generated, kube::Error> {
+/// is given), fresh random ones otherwise and for the Secrets `fresh` names as `namespace/name`
+/// (a rotation).
+pub async fn generated_for(client: Option<&Client>, addon: &Addon, fresh: &BTreeSet<String>) -> Result<Generated, kube::Error> {
     let mut out = Generated::new();
     for spec in &addon.generated {
         let existing = match client {
+            Some(_) if fresh.contains(&format!("{}/{}", addon.namespace, spec.secret)) => BTreeMap::new(),
             Some(c) => read_all(c, &addon.namespace, &spec.secret).await?,
             None => BTreeMap::new(),
         };

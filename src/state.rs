@@ -38,6 +38,13 @@ pub struct PhaseRecord {
     /// The last checkpoint, if one ran.
     #[serde(default)]
     pub checkpoint: Option<CheckpointRecord>,
+    /// Generated Secret → fingerprint of the values the phase gave its servers
+    /// (`crate::credentials`); empty in records of earlier releases.
+    #[serde(default)]
+    pub credentials: BTreeMap<String, String>,
+    /// Generated Secret → when `rotate-keys` last replaced it (RFC 3339).
+    #[serde(default)]
+    pub rotated: BTreeMap<String, String>,
 }
 
 /// The result of a checkpoint run.

@@ -4,7 +4,8 @@
 mod common;
 
 use bigtop_k8s::checkpoint::CheckpointError;
-use bigtop_k8s::checkpoint::s3::{Target, roundtrip};
+use bigtop_k8s::checkpoint::s3::{ServiceKey, Target, roundtrip};
+use bigtop_k8s::s3::S3;
 use bigtop_k8s::setup::garage::apply;
 use common::servers::*;
 
@@ -67,4 +68,26 @@ async fn a_service_key_has_no_owner_or_key_management_rights() {
     let http = reqwest::Client::new();
     let answer = http.get(format!("{}/v2/ListKeys", g.admin_endpoint)).bearer_auth(&sql.secret_key).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 403, "the admin API must refuse a service key");
+}
+
+/// A rotation: setup with a service's new key deletes the earlier one (same name, another id),
+/// so the old key stops working and the new one works.
+#[tokio::test]
+async fn a_new_key_replaces_the_earlier_one_which_stops_working() {
+    let g = start();
+    let mut want = g.desired();
+    apply(&g.admin(), &want).await.unwrap();
+    let old = g.key("sql");
+    let sql = want.keys.iter_mut().find(|k| k.name == "bigtop-sql").unwrap();
+    sql.access_key = format!("GK{}", "ab".repeat(12));
+    sql.secret_key = "cd".repeat(32);
+    let done = apply(&g.admin(), &want).await.unwrap();
+    assert!(done.contains(&"imported key bigtop-sql".to_string()) && done.contains(&"deleted an earlier key of bigtop-sql".to_string()), "{done:?}");
+    assert!(apply(&g.admin(), &want).await.unwrap().is_empty(), "a second setup deletes nothing more");
+
+    let refused = S3::new(&g.s3_endpoint, "us-east-1", &old.access_key, &old.secret_key).unwrap().list("warehouse", "").await.unwrap_err();
+    assert!(refused.is_access_denied(), "{refused}");
+    let new = ServiceKey { access_key: format!("GK{}", "ab".repeat(12)), secret_key: "cd".repeat(32), secret_ref: "object-storage/s3-sql".into() };
+    let t = Target { endpoint: &g.s3_endpoint, region: "us-east-1", key: &new, bucket: "warehouse", forbidden: "raw" };
+    roundtrip(&t).await.unwrap();
 }

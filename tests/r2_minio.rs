@@ -117,3 +117,52 @@ async fn every_key_is_checked_against_the_server_and_drift_is_named() {
     let err = keys_as_granted(&lake.endpoint, "us-east-1", &grants(root)).await.unwrap_err().to_string();
     assert!(err.contains("permissions are too wide"), "{err}");
 }
+
+/// Objects with Secret `s3-<service>` holding another key, as `rotate-keys` renders them.
+fn with_new_key(objects: &[serde_json::Value], service: &str, access_key: &str, secret_key: &str) -> Vec<serde_json::Value> {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    let mut out = objects.to_vec();
+    let secret = out.iter_mut().find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == format!("s3-{service}")).unwrap();
+    secret["data"] = serde_json::json!({"access-key": b64(access_key), "secret-key": b64(secret_key)});
+    out
+}
+
+/// Setup removes what a key could leave behind: service accounts minted for a service key
+/// (possible before its policy denied admin actions; they outlived a rotation), and after a
+/// rotation the service's earlier key, which must stop working while the new one works.
+#[tokio::test]
+async fn setup_removes_service_accounts_and_a_rotated_services_earlier_key() {
+    let lake = start_minio();
+    lake.setup();
+    let sql = lake.key("sql");
+    let config = tempfile::tempdir().unwrap();
+    let mc = |args: &[&str]| mc(config.path(), args);
+    let root = (secret_value(&lake.objects, "minio-root", "user"), secret_value(&lake.objects, "minio-root", "password"));
+    assert!(mc(&["alias", "set", "root", &lake.endpoint, &root.0, &root.1, "--api", "s3v4", "--path", "on"]).0);
+    // A service account of the sql key, as one minted before the fix.
+    let (minted, minted_secret) = ("mintedbysqlkey000001", "minted-secret-key-0000000000000000000000");
+    let (ok, out) = mc(&["admin", "user", "svcacct", "add", "root", &sql.access_key, "--access-key", minted, "--secret-key", minted_secret]);
+    assert!(ok, "{out}");
+    let lists = |access: &str, secret: &str| {
+        let s3 = bigtop_k8s::s3::S3::new(&lake.endpoint, "us-east-1", access, secret).unwrap();
+        async move { s3.list("warehouse", "").await }
+    };
+    lists(minted, minted_secret).await.unwrap();
+
+    let again = lake.setup();
+    assert!(again.contains("service sql: removed a service account of its key"), "{again}");
+    assert!(lists(minted, minted_secret).await.unwrap_err().is_access_denied());
+    lists(&sql.access_key, &sql.secret_key).await.unwrap();
+    assert!(!lake.setup().contains("removed"), "a clean server: nothing to remove");
+
+    // Rotation: setup with a new sql key removes the earlier one.
+    let rotated = with_new_key(&lake.objects, "sql", "rotatedsqlkey0000001", "rotated-secret-key-000000000000000000000");
+    let out = lake.setup_with(&rotated);
+    assert!(out.contains("service sql: removed an earlier key") && !out.contains("service spark: removed"), "{out}");
+    assert!(lists(&sql.access_key, &sql.secret_key).await.unwrap_err().is_access_denied());
+    let new = service_key(&rotated, "sql");
+    let t = Target { endpoint: &lake.endpoint, region: "us-east-1", key: &new, bucket: "warehouse", forbidden: "raw" };
+    roundtrip(&t).await.unwrap();
+    lists(&lake.key("spark").access_key, &lake.key("spark").secret_key).await.unwrap();
+}

@@ -138,7 +138,7 @@ async fn trino_lakehouse_runs_on_real_pods_rolls_restarts_reinstalls_and_removes
 }
 
 /// Presto 0.287 with Hive Metastore 3.1.3, whose pod assembles the server from the fetched
-/// distribution tarball and jars on a plain Java 11 image.
+/// distribution tarball and jars on a plain Java 11 image; then a rotation of the sql key.
 #[tokio::test(flavor = "multi_thread")]
 async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
     let _guard = lock();
@@ -146,5 +146,20 @@ async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
     let maven = repository_for("hive-metastore-3");
     install(&maven, &["--set", "sql.engine=presto"]);
     run(&["verify", NS]).expect(0);
+
+    // Rotation: the new sql key reaches MinIO (a new setup Job), the copy in the sql namespace
+    // and, by a restart, the metastore and Presto, which read it only at start; the checkpoints
+    // pass with it (the phase keeps the parameters it was installed with, the repository among
+    // them) and MinIO refuses the old key.
+    let metastore = ready_pod(&client, METASTORE, None).await;
+    let rotated = run(&["rotate-keys", "sql", "--timeout", "600"]).expect(0);
+    assert!(
+        rotated.stdout.contains("sql: new key") && rotated.stdout.contains("copies sql/s3-sql") && rotated.stdout.contains("old key refused"),
+        "{}\n{}",
+        rotated.stdout,
+        rotated.stderr
+    );
+    ready_pod(&client, METASTORE, metastore.metadata.uid.clone()).await;
+    checkpoint_rows_are_there();
     remove_completely(&client).await;
 }

@@ -2,9 +2,8 @@
 //! one multipart), GET them back and compare sha256, HEAD the size, LIST, DELETE; then prove
 //! the key's narrowing by writing to a bucket it must not reach. Then every service key of the
 //! phase: the server must accept the key its Secret holds (a Secret changed or regenerated after
-//! setup is drift), and refuse a write to every bucket outside the key's row. Then every service key of the
-//! phase: the server must accept the key its Secret holds (a Secret changed or regenerated after
-//! setup is drift), and refuse a write to every bucket outside the key's row.
+//! setup is drift), refuse a write to every bucket outside the key's row, and refuse to create
+//! a bucket.
 //!
 //! Settings: `service`, `port`, `region`, `secret` (Secret with `access-key`/`secret-key`),
 //! `bucket-param` (parameter naming the bucket the key may use), `forbidden-bucket-param`.
@@ -108,8 +107,23 @@ pub async fn keys_as_granted(endpoint: &str, region: &str, grants: &[Grant]) -> 
         for forbidden in all.iter().filter(|b| !g.write.contains(b)) {
             narrowing(&s3, &Target { endpoint, region, key: &g.key, bucket: "", forbidden }, &prefix).await?;
         }
+        no_bucket_management(&s3, &g.key).await?;
     }
     Ok(grants.len())
+}
+
+/// A service key manages no buckets: creating one must be refused (no row of the table grants
+/// it; a key that may is too wide, and may also change policies and lifecycles).
+async fn no_bucket_management(s3: &S3, key: &ServiceKey) -> Result<(), CheckpointError> {
+    let bucket = format!("bigtop-probe-{}", crate::secrets::random(12, crate::catalog::Alphabet::Hex));
+    match s3.create_bucket(&bucket).await {
+        Err(e) if e.is_access_denied() => Ok(()),
+        Err(e) => Err(CheckpointError::Failed(format!("creating a bucket with a service key failed for another reason: {e}"))),
+        Ok(()) => {
+            let _ = s3.delete_bucket(&bucket).await;
+            Err(CheckpointError::Failed(format!("the key of {} may create buckets: its permissions are too wide", key.secret_ref)))
+        }
+    }
 }
 
 fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {

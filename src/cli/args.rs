@@ -331,6 +331,15 @@ pub(super) enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Issue new lake keys: give them to the server, update every copy, restart their
+    /// consumers, check the new keys work and the old ones are refused.
+    RotateKeys {
+        /// Services whose keys to rotate (default: every service of the lake).
+        services: Vec<String>,
+        /// Skip the checkpoints and the old-key check (where pods are simulated).
+        #[arg(long)]
+        no_verify: bool,
+    },
     /// Re-run checkpoints and record the evidence.
     Verify {
         /// Phases to verify (default: all installed).

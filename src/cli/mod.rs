@@ -77,6 +77,10 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
             let deps = if *force { remove::Dependents::Ignore } else { remove::Dependents::Refuse };
             print(f, &remove::run(g, phases, deps).await?, remove::text);
         }
+        Command::RotateKeys { services, no_verify } => {
+            let verify = if *no_verify { add::Verify::Skip } else { add::Verify::Run };
+            print(f, &commands::rotate::run(g, services, verify).await?, commands::rotate::text);
+        }
         Command::Verify { phases } => print(f, &commands::verify::run(g, phases).await?, commands::verify::text),
         Command::Status => print(f, &commands::status::run(g).await?, commands::status::text),
         Command::Endpoints { forward } => {

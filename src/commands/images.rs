@@ -43,6 +43,7 @@ pub async fn run(g: &Globals, phases: &[String], spec_args: &SpecArgs) -> Result
         contracts: &contracts,
         fetcher: &fetcher,
         client: None,
+        fresh: &Default::default(),
     };
     let mut out = Vec::new();
     for name in &names {

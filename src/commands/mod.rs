@@ -10,6 +10,7 @@ pub mod images;
 pub mod phases;
 pub mod remove;
 pub mod render;
+pub mod rotate;
 pub mod spark;
 pub mod sql;
 pub mod status;

@@ -42,8 +42,16 @@ pub async fn run(
     let contracts = crate::pipeline::contracts(&catalog, &resolved, &state, &[])?;
     let fetcher = g.fetcher();
     let client = cluster.as_ref().map(|c| &c.client);
-    let scope =
-        RenderScope { catalog: &catalog, resolved: &resolved, profile: spec.profile, contracts: &contracts, fetcher: &fetcher, client };
+    let fresh = Default::default();
+    let scope = RenderScope {
+        catalog: &catalog,
+        resolved: &resolved,
+        profile: spec.profile,
+        contracts: &contracts,
+        fetcher: &fetcher,
+        client,
+        fresh: &fresh,
+    };
     let mut out = Vec::new();
     for name in &names {
         let def = catalog.phase(name).expect("names checked");

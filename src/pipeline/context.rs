@@ -2,7 +2,7 @@
 //! once per command — catalog, spec, resolved parameters, then the cluster and its recorded
 //! state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -90,7 +90,7 @@ impl Loaded {
         let state = state::load(&cluster.client).await.map_err(state_error)?;
         let contracts = contracts(&self.catalog, &self.resolved, &state, &[])?;
         let (catalog, spec, resolved, fetcher) = (self.catalog, self.spec, self.resolved, g.fetcher());
-        Ok(Context { globals: g, catalog, spec, resolved, contracts, cluster, state, fetcher })
+        Ok(Context { globals: g, catalog, spec, resolved, contracts, cluster, state, fetcher, fresh: Default::default() })
     }
 }
 
@@ -112,6 +112,33 @@ pub struct Context<'g> {
     pub state: State,
     /// Upstream artifacts.
     pub fetcher: Fetcher,
+    /// Generated Secrets (`namespace/name`) this command replaces with new values
+    /// (`rotate-keys`); empty for every other command.
+    pub fresh: BTreeSet<String>,
+}
+
+impl Context<'_> {
+    /// Parameters and contracts as the installed phases recorded them, under the profile
+    /// `phase` was installed with: for a command that applies installed phases again without
+    /// a spec (`rotate-keys`), so nothing the user chose at install time is reverted.
+    pub fn as_installed(&mut self, phase: &str) -> Result<(), Error> {
+        let declared = params::declared(&self.catalog);
+        let mut overrides = params::Overrides::default();
+        for record in self.state.values() {
+            for (key, value) in record.parameters.iter().filter(|(k, _)| declared.contains_key(*k)) {
+                overrides.set(params::Layer::File, key, value.clone());
+            }
+        }
+        let recorded = self.state.get(phase).and_then(|r| crate::profile::Profile::ALL.into_iter().find(|p| p.name() == r.profile));
+        self.spec.profile = recorded.unwrap_or(self.spec.profile);
+        self.resolved = params::resolve(&self.catalog, self.spec.profile, &overrides).map_err(|e| {
+            Error::failure("the installed phases' recorded parameters are no longer valid")
+                .with_source(e)
+                .with_hint("`bigtop-k8s status -o json` shows them; add the phases again with valid values")
+        })?;
+        self.contracts = contracts(&self.catalog, &self.resolved, &self.state, &[])?;
+        Ok(())
+    }
 }
 
 /// Read and validate the spec, and resolve every parameter. No cluster access.

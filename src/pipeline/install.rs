@@ -82,11 +82,58 @@ pub(super) async fn setup(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Resu
     Ok(())
 }
 
+/// Restart the phase's workloads whose pods read a Secret this command replaced, as `kubectl
+/// rollout restart` does (a new pod-template annotation); the wait step then waits for the
+/// new pods.
+pub(super) async fn restart(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
+    let p = run.phase(phase);
+    let replaced: Vec<&str> = ctx.fresh.iter().filter_map(|s| s.split_once('/')).map(|(_, name)| name).collect();
+    let step = ctx.globals.progress.start(format!("restart {phase}"));
+    let mut restarted = Vec::new();
+    for a in &p.applied {
+        let template = a.object.data.pointer("/spec/template/spec");
+        if !template.is_some_and(|t| replaced.iter().any(|s| reads_secret(t, s))) {
+            continue;
+        }
+        let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: state::now()}}}}});
+        let params = kube::api::PatchParams { field_manager: Some("bigtop-k8s-restart".into()), ..Default::default() };
+        a.api(&ctx.cluster.client)
+            .patch(&a.object.metadata.name.clone().unwrap_or_default(), &params, &kube::api::Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::failure(format!("cannot restart {}", a.describe())).with_source(e))?;
+        restarted.push(a.describe());
+    }
+    step.done(if restarted.is_empty() { "nothing reads the new keys at start".to_string() } else { restarted.join(", ") });
+    Ok(())
+}
+
+/// The pod-template annotation a restart sets.
+pub const RESTARTED_AT: &str = "bigtop.apache.org/restarted-at";
+
+/// Whether a pod spec reads Secret `name` (env, envFrom or a volume).
+fn reads_secret(spec: &Value, name: &str) -> bool {
+    match spec {
+        Value::Object(map) => map.iter().any(|(k, v)| match k.as_str() {
+            "secretKeyRef" | "secretRef" => v["name"] == name,
+            "secret" => v["secretName"] == name,
+            _ => reads_secret(v, name),
+        }),
+        Value::Array(items) => items.iter().any(|v| reads_secret(v, name)),
+        _ => false,
+    }
+}
+
 /// Record the phase: its addons, profile, parameters and what was applied.
 pub(super) async fn record(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Result<(), Error> {
     let p = run.phase(phase);
     let rendered = p.rendered.as_ref().expect("rendered before recorded");
     let parameters = phase_params(&ctx.resolved, &rendered.planned.addons, phase);
+    let mut rotated = ctx.state.get(phase).map(|r| r.rotated.clone()).unwrap_or_default();
+    for addon in &rendered.planned.addons {
+        let ns = &ctx.catalog.addons[addon].namespace;
+        let replaced = rendered.credentials.keys().filter(|s| ctx.fresh.contains(&format!("{ns}/{s}")));
+        rotated.extend(replaced.map(|s| (s.clone(), state::now())));
+    }
     let record = PhaseRecord {
         addons: rendered.planned.addons.iter().map(|a| (a.clone(), ctx.catalog.addons[a].version.clone())).collect(),
         profile: ctx.spec.profile.name().into(),
@@ -96,6 +143,8 @@ pub(super) async fn record(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Res
         objects: rendered.objects.len(),
         applied_at: state::now(),
         checkpoint: None,
+        credentials: rendered.credentials.clone(),
+        rotated,
     };
     state::record(&ctx.cluster.client, phase, &record).await.map_err(state_error)?;
     p.record = Some(record);
@@ -113,4 +162,20 @@ fn wait_error(phase: &str, e: WaitError) -> Error {
 fn phase_params(resolved: &Resolved, addons: &[String], phase: &str) -> BTreeMap<String, Value> {
     let owned = |k: &String| k.starts_with(&format!("{phase}.")) || addons.iter().any(|a| k.starts_with(&format!("{a}.")));
     resolved.iter().filter(|(k, _)| owned(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pod_reads_a_secret_through_env_env_from_or_a_volume() {
+        let env = serde_json::json!({"containers": [{"env": [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "s3-sql", "key": "k"}}}]}]});
+        let env_from = serde_json::json!({"containers": [{"envFrom": [{"secretRef": {"name": "s3-sql"}}]}]});
+        let volume = serde_json::json!({"volumes": [{"name": "v", "secret": {"secretName": "s3-sql"}}]});
+        for spec in [&env, &env_from, &volume] {
+            assert!(reads_secret(spec, "s3-sql") && !reads_secret(spec, "s3-spark"), "{spec}");
+        }
+        assert!(!reads_secret(&serde_json::json!({"containers": [{"name": "s3-sql"}]}), "s3-sql"));
+    }
 }

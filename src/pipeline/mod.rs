@@ -55,6 +55,9 @@ pub enum OnCheckpointFailure {
 /// One step of a command, for one phase.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// Refuse drifted credentials of installed phases (`crate::credentials`); the copies of
+    /// the phases named here are left out, as this run copies them again.
+    CheckCredentials(Vec<String>),
     /// Fetch sources, read or generate credentials, render the templates.
     Render(PlannedPhase),
     /// Server-side apply of the rendered objects; delete the phase's Jobs no longer rendered.
@@ -63,6 +66,9 @@ pub enum Step {
     Wait(String),
     /// Run each addon's setup (idempotent).
     Setup(String),
+    /// Restart the phase's workloads that read a Secret this command replaced (`rotate-keys`):
+    /// they read keys only at start.
+    Restart(String),
     /// Record the phase in the cluster's state.
     Record(String),
     /// Run the phase's checkpoints and record their evidence.
@@ -73,6 +79,9 @@ pub enum Step {
 /// run; checkpoints unless skipped.
 pub fn install_steps(planned: &[PlannedPhase], mode: Mode, verify: Verify) -> Vec<Step> {
     let mut steps = Vec::new();
+    if mode == Mode::Apply {
+        steps.push(Step::CheckCredentials(planned.iter().map(|p| p.phase.clone()).collect()));
+    }
     for p in planned {
         steps.push(Step::Render(p.clone()));
         if mode == Mode::DryRun {
@@ -87,9 +96,29 @@ pub fn install_steps(planned: &[PlannedPhase], mode: Mode, verify: Verify) -> Ve
     steps
 }
 
+/// The steps of a key rotation: the lake's phase installed again with new keys (its setup gives
+/// them to the server and removes the earlier ones), then each phase that copies a rotated key
+/// rendered again (a fresh copy), its consumers restarted; then their checkpoints.
+pub fn rotate_steps(lake: &PlannedPhase, dependents: &[PlannedPhase], verify: Verify) -> Vec<Step> {
+    let rerendered = std::iter::once(lake).chain(dependents).map(|p| p.phase.clone()).collect();
+    let mut steps = vec![Step::CheckCredentials(rerendered)];
+    let name = &lake.phase;
+    steps.extend([Step::Render(lake.clone()), Step::Apply(name.clone()), Step::Wait(name.clone()), Step::Setup(name.clone())]);
+    steps.push(Step::Record(name.clone()));
+    for p in dependents {
+        let name = &p.phase;
+        steps.extend([Step::Render(p.clone()), Step::Apply(name.clone()), Step::Restart(name.clone()), Step::Wait(name.clone())]);
+        steps.push(Step::Record(name.clone()));
+    }
+    if verify == Verify::Run {
+        steps.extend(std::iter::once(lake).chain(dependents).map(|p| Step::Checkpoint(p.phase.clone())));
+    }
+    steps
+}
+
 /// The steps that re-check installed phases.
 pub fn verify_steps(phases: &[String]) -> Vec<Step> {
-    phases.iter().cloned().map(Step::Checkpoint).collect()
+    std::iter::once(Step::CheckCredentials(Vec::new())).chain(phases.iter().cloned().map(Step::Checkpoint)).collect()
 }
 
 /// What a run did, per phase, in the order the phases were first touched.
@@ -142,10 +171,12 @@ pub async fn run(ctx: &Context<'_>, steps: Vec<Step>, on_failure: OnCheckpointFa
     let mut run = Run::default();
     for step in &steps {
         match step {
+            Step::CheckCredentials(rerendered) => check_credentials(ctx, rerendered).await?,
             Step::Render(planned) => render::step(ctx, &mut run, planned).await?,
             Step::Apply(phase) => install::apply(ctx, &mut run, phase).await?,
             Step::Wait(phase) => install::wait(ctx, &mut run, phase).await?,
             Step::Setup(phase) => install::setup(ctx, &mut run, phase).await?,
+            Step::Restart(phase) => install::restart(ctx, &mut run, phase).await?,
             Step::Record(phase) => install::record(ctx, &mut run, phase).await?,
             Step::Checkpoint(phase) => match (checkpoint::step(ctx, &mut run, phase).await, on_failure) {
                 (Err(e), OnCheckpointFailure::Continue) => run.failures.push(e),
@@ -157,6 +188,17 @@ pub async fn run(ctx: &Context<'_>, steps: Vec<Step>, on_failure: OnCheckpointFa
         return Err(run.failures.remove(0));
     }
     Ok(outcomes(ctx, run))
+}
+
+async fn check_credentials(ctx: &Context<'_>, rerendered: &[String]) -> Result<(), Error> {
+    let exempt = crate::credentials::Exempt { secrets: ctx.fresh.clone(), copies_of: rerendered.iter().cloned().collect() };
+    let found = crate::credentials::find(&ctx.cluster.client, &ctx.catalog, &ctx.state, &exempt)
+        .await
+        .map_err(|e| Error::failure("cannot read the installed phases' Secrets").with_source(e))?;
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(crate::credentials::drift_error(&found, ctx.contracts.lake.as_ref())),
+    }
 }
 
 fn outcomes(ctx: &Context<'_>, mut run: Run) -> Vec<PhaseOutcome> {
@@ -192,9 +234,10 @@ mod tests {
     fn flags_decide_the_list_before_anything_runs() {
         let p = planned(&["base", "sql"]);
         let all = install_steps(&p, Mode::Apply, Verify::Run);
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 13);
+        assert_eq!(all[0], Step::CheckCredentials(vec!["base".into(), "sql".into()]));
         assert_eq!(
-            all[..6],
+            all[1..7],
             [
                 Step::Render(p[0].clone()),
                 Step::Apply("base".into()),
@@ -205,9 +248,9 @@ mod tests {
             ]
         );
         let unverified = install_steps(&p, Mode::Apply, Verify::Skip);
-        assert!(unverified.iter().all(|s| !matches!(s, Step::Checkpoint(_))) && unverified.len() == 10);
+        assert!(unverified.iter().all(|s| !matches!(s, Step::Checkpoint(_))) && unverified.len() == 11);
         let dry = install_steps(&p, Mode::DryRun, Verify::Run);
         assert_eq!(dry, [Step::Render(p[0].clone()), Step::Render(p[1].clone())]);
-        assert_eq!(verify_steps(&["sql".into()]), [Step::Checkpoint("sql".into())]);
+        assert_eq!(verify_steps(&["sql".into()]), [Step::CheckCredentials(vec![]), Step::Checkpoint("sql".into())]);
     }
 }

@@ -1,7 +1,7 @@
 //! The render step: fetch an addon's sources, read or generate its credentials, copy the
 //! Secrets it imports, and render its templates into objects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::Client;
 use serde_json::Value;
@@ -21,6 +21,8 @@ pub struct RenderedPhase {
     pub planned: PlannedPhase,
     /// Labelled objects in apply order of the templates.
     pub objects: Vec<Value>,
+    /// Fingerprints of the generated Secrets rendered (`crate::credentials`).
+    pub credentials: BTreeMap<String, String>,
 }
 
 /// What rendering reads besides the plan entry.
@@ -37,14 +39,17 @@ pub struct RenderScope<'a> {
     pub fetcher: &'a Fetcher,
     /// The cluster, for existing credentials and imported Secrets (none: fresh values, no copies).
     pub client: Option<&'a Client>,
+    /// Generated Secrets (`namespace/name`) to fill with new values although they exist.
+    pub fresh: &'a BTreeSet<String>,
 }
 
 /// Fetch sources, read or generate credentials, and render every addon of a planned phase.
 /// `awaited`: namespaces that phases earlier in a dry run would create, whose Secrets are not
 /// there yet (their copies are rendered empty instead of refused).
 pub async fn render_phase(scope: &RenderScope<'_>, planned: &PlannedPhase, awaited: &BTreeSet<String>) -> Result<RenderedPhase, Error> {
-    let RenderScope { catalog, resolved, profile, contracts, fetcher, client } = *scope;
+    let RenderScope { catalog, resolved, profile, contracts, fetcher, client, fresh } = *scope;
     let mut objects = Vec::new();
+    let mut credentials = BTreeMap::new();
     for name in &planned.addons {
         let addon = &catalog.addons[name];
         let mut fetched = crate::render::Fetched::new();
@@ -57,9 +62,10 @@ pub async fn render_phase(scope: &RenderScope<'_>, planned: &PlannedPhase, await
             })?;
             fetched.insert(source.name.clone(), bytes);
         }
-        let generated = crate::secrets::generated_for(client, addon)
+        let generated = crate::secrets::generated_for(client, addon, fresh)
             .await
             .map_err(|e| Error::failure(format!("cannot read the generated credentials of {name}")).with_source(e))?;
+        credentials.extend(crate::credentials::fingerprints(&generated));
         let input = RenderInput::new(catalog, name, resolved, profile)
             .with_generated(generated)
             .with_fetched(fetched)
@@ -75,7 +81,7 @@ pub async fn render_phase(scope: &RenderScope<'_>, planned: &PlannedPhase, await
             }
         }
     }
-    Ok(RenderedPhase { planned: planned.clone(), objects })
+    Ok(RenderedPhase { planned: planned.clone(), objects, credentials })
 }
 
 /// Copies of the Secrets an addon imports, read from the cluster (without a cluster, as for an
@@ -117,6 +123,7 @@ pub(super) async fn step(ctx: &super::Context<'_>, run: &mut super::Run, planned
         contracts: &ctx.contracts,
         fetcher: &ctx.fetcher,
         client: Some(&ctx.cluster.client),
+        fresh: &ctx.fresh,
     };
     let rendered = render_phase(&scope, planned, &run.awaited).await?;
     run.awaited.extend(namespaces(&ctx.catalog, planned));

@@ -1,6 +1,7 @@
 //! Garage setup through its admin API (v2): assign the node a role in the cluster layout and
-//! apply it, import the per-service keys generated into Secrets, create the buckets, and grant
-//! each key exactly the buckets the phase data allows. Re-running changes nothing.
+//! apply it, import the per-service keys generated into Secrets (deleting a service's earlier
+//! keys), create the buckets, and grant each key exactly the buckets the phase data allows.
+//! Re-running changes nothing.
 //!
 //! Settings: `service`, `port` (admin API), `secret` (Secret with `admin-token`).
 
@@ -150,6 +151,7 @@ pub async fn apply(admin: &Admin, want: &Desired) -> Result<Vec<String>, SetupEr
             done.push(format!("imported key {}", key.name));
         }
     }
+    done.extend(remove_earlier_keys(admin, &want.keys).await?);
     let mut ids = BTreeMap::new();
     for bucket in &want.buckets {
         let id = match admin.get(&format!("GetBucketInfo?globalAlias={bucket}")).await? {
@@ -168,6 +170,21 @@ pub async fn apply(admin: &Admin, want: &Desired) -> Result<Vec<String>, SetupEr
             let body =
                 json!({"bucketId": id, "accessKeyId": key.access_key, "permissions": {"read": read, "write": write, "owner": false}});
             admin.post("AllowBucketKey", body).await?;
+        }
+    }
+    Ok(done)
+}
+
+/// Delete the keys that carry a service's name under another id: the service's earlier keys,
+/// from before a rotation or a Secret regenerated since. They must stop working.
+async fn remove_earlier_keys(admin: &Admin, keys: &[KeyGrant]) -> Result<Vec<String>, SetupError> {
+    let listed = admin.get("ListKeys").await?.unwrap_or(Value::Null);
+    let mut done = Vec::new();
+    for item in listed.as_array().into_iter().flatten() {
+        let (id, name) = (item["id"].as_str().unwrap_or_default(), item["name"].as_str().unwrap_or_default());
+        if keys.iter().any(|k| k.name == name && k.access_key != id) {
+            admin.call(reqwest::Method::POST, &format!("DeleteKey?id={id}"), None).await?;
+            done.push(format!("deleted an earlier key of {name}"));
         }
     }
     Ok(done)

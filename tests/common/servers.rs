@@ -178,9 +178,14 @@ impl Minio {
 
     /// Run the rendered setup script the way the Job runs it: its env, the endpoint on loopback.
     pub fn setup(&self) -> String {
-        let script = find(&self.objects, "ConfigMap", "minio-setup")["data"]["setup.sh"].as_str().unwrap().to_string();
-        let job = find(&self.objects, "Job", "minio-setup-");
-        let mut env = container_env(&self.objects, job);
+        self.setup_with(&self.objects)
+    }
+
+    /// Run the setup script of `objects` (e.g. with a service's key rotated) against this server.
+    pub fn setup_with(&self, objects: &[Value]) -> String {
+        let script = find(objects, "ConfigMap", "minio-setup")["data"]["setup.sh"].as_str().unwrap().to_string();
+        let job = find(objects, "Job", "minio-setup-");
+        let mut env = container_env(objects, job);
         env.insert("S3_ENDPOINT".into(), self.endpoint.clone());
         env.insert("MC".into(), server_bin("BIGTOP_R2_MINIO_BIN", "mc").display().to_string());
         env.insert("MC_CONFIG_DIR".into(), self.dir.path().join("mc").display().to_string());
