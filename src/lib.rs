@@ -34,6 +34,7 @@ pub mod render;
 pub mod s3;
 pub mod secrets;
 pub mod setup;
+pub mod sigv4;
 pub mod spark;
 pub mod spec;
 pub mod sql;

@@ -39,7 +39,7 @@ pub struct PhaseRecord {
     #[serde(default)]
     pub checkpoint: Option<CheckpointRecord>,
     /// Generated Secret → fingerprint of the values the phase gave its servers
-    /// (`crate::credentials`); empty in records of earlier releases.
+    /// (drift is refused); empty in records of earlier releases.
     #[serde(default)]
     pub credentials: BTreeMap<String, String>,
     /// Generated Secret → when `rotate-keys` last replaced it (RFC 3339).

@@ -8,9 +8,9 @@
 mod common;
 
 use common::*;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::ByteString;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
@@ -88,5 +88,9 @@ async fn drifted_keys_are_refused_and_rotate_keys_replaces_them_and_every_copy()
     assert!(out.stderr.contains("the lake has no service hdfs") && out.stderr.contains("sql, spark, cleaner"), "{}", out.stderr);
     remove(&["spark", "object-storage"]);
     let out = run(&["rotate-keys"]).expect(3);
-    assert!(out.stderr.contains("no installed phase provides the lake") && out.stderr.contains("add-phase object-storage"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no installed phase provides the lake") && out.stderr.contains("add-phase object-storage"),
+        "{}",
+        out.stderr
+    );
 }

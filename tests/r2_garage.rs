@@ -82,12 +82,19 @@ async fn a_new_key_replaces_the_earlier_one_which_stops_working() {
     sql.access_key = format!("GK{}", "ab".repeat(12));
     sql.secret_key = "cd".repeat(32);
     let done = apply(&g.admin(), &want).await.unwrap();
-    assert!(done.contains(&"imported key bigtop-sql".to_string()) && done.contains(&"deleted an earlier key of bigtop-sql".to_string()), "{done:?}");
+    assert!(
+        done.contains(&"imported key bigtop-sql".to_string()) && done.contains(&"deleted an earlier key of bigtop-sql".to_string()),
+        "{done:?}"
+    );
     assert!(apply(&g.admin(), &want).await.unwrap().is_empty(), "a second setup deletes nothing more");
 
     let refused = S3::new(&g.s3_endpoint, "us-east-1", &old.access_key, &old.secret_key).unwrap().list("warehouse", "").await.unwrap_err();
     assert!(refused.is_access_denied(), "{refused}");
-    let new = ServiceKey { access_key: format!("GK{}", "ab".repeat(12)), secret_key: "cd".repeat(32), secret_ref: "object-storage/s3-sql".into() };
+    let new = ServiceKey {
+        access_key: format!("GK{}", "ab".repeat(12)),
+        secret_key: "cd".repeat(32),
+        secret_ref: "object-storage/s3-sql".into(),
+    };
     let t = Target { endpoint: &g.s3_endpoint, region: "us-east-1", key: &new, bucket: "warehouse", forbidden: "raw" };
     roundtrip(&t).await.unwrap();
 }

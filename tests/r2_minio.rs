@@ -5,7 +5,7 @@
 mod common;
 
 use bigtop_k8s::checkpoint::CheckpointError;
-use bigtop_k8s::checkpoint::s3::{ServiceKey, Target, roundtrip};
+use bigtop_k8s::checkpoint::s3::{ServiceKey, Target, minio_admin_refused, roundtrip};
 use common::servers::*;
 
 fn start_minio() -> Minio {
@@ -82,6 +82,17 @@ async fn a_service_key_is_refused_every_admin_action() {
     // The data path is untouched: the key still reads and writes its bucket.
     let t = Target { endpoint: &lake.endpoint, region: "us-east-1", key: &sql, bucket: "warehouse", forbidden: "raw" };
     roundtrip(&t).await.unwrap();
+
+    // The checkpoint's own admin probe: refused for the service key, and it does catch a key
+    // that may run admin actions (the root key).
+    minio_admin_refused(&lake.endpoint, "us-east-1", &sql).await.unwrap();
+    let root = ServiceKey {
+        access_key: secret_value(&lake.objects, "minio-root", "user"),
+        secret_key: secret_value(&lake.objects, "minio-root", "password"),
+        secret_ref: "object-storage/minio-root".into(),
+    };
+    let err = minio_admin_refused(&lake.endpoint, "us-east-1", &root).await.unwrap_err().to_string();
+    assert!(err.contains("may run MinIO admin actions"), "{err}");
 }
 
 /// `verify object-storage` checks every service key against the server: each Secret must hold
@@ -142,7 +153,8 @@ async fn setup_removes_service_accounts_and_a_rotated_services_earlier_key() {
     assert!(mc(&["alias", "set", "root", &lake.endpoint, &root.0, &root.1, "--api", "s3v4", "--path", "on"]).0);
     // A service account of the sql key, as one minted before the fix.
     let (minted, minted_secret) = ("mintedbysqlkey000001", "minted-secret-key-0000000000000000000000");
-    let (ok, out) = mc(&["admin", "user", "svcacct", "add", "root", &sql.access_key, "--access-key", minted, "--secret-key", minted_secret]);
+    let (ok, out) =
+        mc(&["admin", "user", "svcacct", "add", "root", &sql.access_key, "--access-key", minted, "--secret-key", minted_secret]);
     assert!(ok, "{out}");
     let lists = |access: &str, secret: &str| {
         let s3 = bigtop_k8s::s3::S3::new(&lake.endpoint, "us-east-1", access, secret).unwrap();

@@ -154,7 +154,9 @@ async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
     let metastore = ready_pod(&client, METASTORE, None).await;
     let rotated = run(&["rotate-keys", "sql", "--timeout", "600"]).expect(0);
     assert!(
-        rotated.stdout.contains("sql: new key") && rotated.stdout.contains("copies sql/s3-sql") && rotated.stdout.contains("old key refused"),
+        rotated.stdout.contains("sql: new key")
+            && rotated.stdout.contains("copies sql/s3-sql")
+            && rotated.stdout.contains("old key refused"),
         "{}\n{}",
         rotated.stdout,
         rotated.stderr

@@ -62,6 +62,9 @@ pub struct S3Check {
     pub bucket_param: String,
     /// Parameter naming a bucket the key must not write.
     pub forbidden_bucket_param: String,
+    /// Also probe MinIO's admin API with every key: each must be refused.
+    #[serde(default)]
+    pub minio_admin_probe: bool,
 }
 
 /// Settings of the `storage-and-policy` checkpoint.

@@ -3,10 +3,11 @@
 //! the key's narrowing by writing to a bucket it must not reach. Then every service key of the
 //! phase: the server must accept the key its Secret holds (a Secret changed or regenerated after
 //! setup is drift), refuse a write to every bucket outside the key's row, and refuse to create
-//! a bucket.
+//! a bucket; on MinIO also any admin action.
 //!
 //! Settings: `service`, `port`, `region`, `secret` (Secret with `access-key`/`secret-key`),
-//! `bucket-param` (parameter naming the bucket the key may use), `forbidden-bucket-param`.
+//! `bucket-param` (parameter naming the bucket the key may use), `forbidden-bucket-param`,
+//! `minio-admin-probe` (optional: each key must be refused by MinIO's admin API).
 
 use std::time::Instant;
 
@@ -57,6 +58,12 @@ pub(super) async fn run(ctx: &Context<'_>, s: &S3Check) -> Result<Evidence, Chec
     let mut evidence = roundtrip(&Target { endpoint: &endpoint, region, key: &key, bucket: &bucket, forbidden: &forbidden }).await?;
     let grants = grants(ctx).await?;
     evidence.insert("keysAsGranted".into(), json!(keys_as_granted(&endpoint, region, &grants).await?));
+    if s.minio_admin_probe {
+        for g in &grants {
+            minio_admin_refused(&endpoint, region, &g.key).await?;
+        }
+        evidence.insert("adminRefused".into(), json!(grants.len()));
+    }
     evidence.insert("pod".into(), json!(fwd.pod));
     Ok(evidence)
 }
@@ -110,6 +117,30 @@ pub async fn keys_as_granted(endpoint: &str, region: &str, grants: &[Grant]) -> 
         no_bucket_management(&s3, &g.key).await?;
     }
     Ok(grants.len())
+}
+
+/// A service key runs no MinIO admin action: the server-information call (the least an admin
+/// policy grants) must be refused, signed in headers as the admin API demands.
+pub async fn minio_admin_refused(endpoint: &str, region: &str, key: &ServiceKey) -> Result<(), CheckpointError> {
+    let url = url::Url::parse(&format!("{endpoint}/minio/admin/v3/info")).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let http = crate::local_http_client(std::time::Duration::from_secs(30)).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+    let mut request = http.get(url.clone());
+    for (name, value) in crate::sigv4::get_headers(&url, region, &key.access_key, &key.secret_key, jiff::Timestamp::now()) {
+        request = request.header(name, value);
+    }
+    let response =
+        request.send().await.map_err(|e| CheckpointError::Failed(format!("MinIO's admin API: {}", crate::error::root_cause(&e))))?;
+    match response.status().as_u16() {
+        403 => Ok(()),
+        200 => {
+            Err(CheckpointError::Failed(format!("the key of {} may run MinIO admin actions: its permissions are too wide", key.secret_ref)))
+        }
+        status => Err(CheckpointError::Failed(format!(
+            "MinIO's admin API answered HTTP {status} to the key of {}: {}",
+            key.secret_ref,
+            response.text().await.unwrap_or_default().trim()
+        ))),
+    }
 }
 
 /// A service key manages no buckets: creating one must be refused (no row of the table grants

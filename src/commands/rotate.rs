@@ -55,7 +55,8 @@ pub async fn run(g: &Globals, services: &[String], verify: Verify) -> Result<Vec
     }
     let installed = |phase: &str| PlannedPhase { phase: phase.into(), addons: ctx.state[phase].addons.keys().cloned().collect() };
     let copies = copies(&ctx, &lake, &ctx.fresh.iter().map(|s| s.rsplit('/').next().unwrap_or_default().to_string()).collect::<Vec<_>>());
-    let dependents: Vec<PlannedPhase> = ctx.state.keys().filter(|p| copies.iter().any(|(phase, _)| phase == *p)).map(|p| installed(p)).collect();
+    let dependents: Vec<PlannedPhase> =
+        ctx.state.keys().filter(|p| copies.iter().any(|(phase, _)| phase == *p)).map(|p| installed(p)).collect();
     pipeline::run(&ctx, rotate_steps(&installed(&lake.phase), &dependents, verify), OnCheckpointFailure::Stop).await?;
 
     let refused = match verify {
@@ -81,7 +82,8 @@ pub async fn run(g: &Globals, services: &[String], verify: Verify) -> Result<Vec
 /// The services to rotate: those named (each must be one of the lake's), or all of them.
 fn chosen(ctx: &Context<'_>, lake: &Lake, named: &[String]) -> Result<Vec<String>, Error> {
     let def = ctx.catalog.phase(&lake.phase).expect("the lake's phase is in the catalog");
-    let all: Vec<String> = def.data["services"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).map(String::from).collect();
+    let all: Vec<String> =
+        def.data["services"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).map(String::from).collect();
     if let Some(unknown) = named.iter().find(|n| !all.contains(n)) {
         return Err(Error::usage(format!("the lake has no service {unknown}"))
             .with_hint(format!("name one or more of: {} (or none for all)", all.join(", "))));
@@ -103,7 +105,12 @@ fn copies(ctx: &Context<'_>, lake: &Lake, secrets: &[String]) -> Vec<(String, St
 
 /// Each old key must now be refused by the server (its first readable bucket, listed through a
 /// port-forward to the lake's Service).
-async fn old_keys_refused(ctx: &Context<'_>, lake: &Lake, services: &[String], old: &[Option<ServiceKey>]) -> Result<Vec<Option<bool>>, Error> {
+async fn old_keys_refused(
+    ctx: &Context<'_>,
+    lake: &Lake,
+    services: &[String],
+    old: &[Option<ServiceKey>],
+) -> Result<Vec<Option<bool>>, Error> {
     let fwd = crate::forward::forward(&ctx.cluster.client, &lake.namespace, &lake.service, lake.port, 0)
         .await
         .map_err(|e| Error::failure(format!("cannot reach Service {}/{}", lake.namespace, lake.service)).with_source(e))?;
@@ -118,13 +125,20 @@ async fn old_keys_refused(ctx: &Context<'_>, lake: &Lake, services: &[String], o
         let row = def.data["services"].as_array().into_iter().flatten().find(|s| s["name"] == svc.as_str());
         let role = row.and_then(|r| r["read"][0].as_str()).unwrap_or("warehouse");
         let bucket = lake.bucket(role).map_err(|e| Error::failure(e.to_string()))?;
-        let s3 = crate::s3::S3::new(&endpoint, &lake.region, &key.access_key, &key.secret_key).map_err(|e| Error::failure(e.to_string()))?;
+        let s3 =
+            crate::s3::S3::new(&endpoint, &lake.region, &key.access_key, &key.secret_key).map_err(|e| Error::failure(e.to_string()))?;
         match s3.list(bucket, "").await {
             Err(e) if e.is_access_denied() => out.push(Some(true)),
             Err(e) => return Err(Error::failure(format!("checking that the old {svc} key is refused failed")).with_source(e)),
             Ok(_) => {
-                return Err(Error::new(crate::error::Exit::Checkpoint, format!("the server still accepts the old {svc} key after rotation"))
-                    .with_hint(format!("`bigtop-k8s verify {}` and the setup's log say why; re-run `bigtop-k8s rotate-keys {svc}`", lake.phase)));
+                return Err(Error::new(
+                    crate::error::Exit::Checkpoint,
+                    format!("the server still accepts the old {svc} key after rotation"),
+                )
+                .with_hint(format!(
+                    "`bigtop-k8s verify {}` and the setup's log say why; re-run `bigtop-k8s rotate-keys {svc}`",
+                    lake.phase
+                )));
             }
         }
     }

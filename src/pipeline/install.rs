@@ -170,7 +170,8 @@ mod tests {
 
     #[test]
     fn a_pod_reads_a_secret_through_env_env_from_or_a_volume() {
-        let env = serde_json::json!({"containers": [{"env": [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "s3-sql", "key": "k"}}}]}]});
+        let env =
+            serde_json::json!({"containers": [{"env": [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "s3-sql", "key": "k"}}}]}]});
         let env_from = serde_json::json!({"containers": [{"envFrom": [{"secretRef": {"name": "s3-sql"}}]}]});
         let volume = serde_json::json!({"volumes": [{"name": "v", "secret": {"secretName": "s3-sql"}}]});
         for spec in [&env, &env_from, &volume] {
