@@ -1,6 +1,7 @@
 //! R0: the documentation keeps up with the code — the catalog-format page names every
-//! parameter, setup and checkpoint kind the code accepts, and the commands page every command
-//! and every long flag its `--help` lists.
+//! parameter, setup and checkpoint kind the code accepts, each phase's page every parameter of
+//! the phase and its addons, and the commands page every command and every long flag its
+//! `--help` lists.
 
 mod common;
 
@@ -20,6 +21,21 @@ fn the_catalog_format_page_names_every_kind() {
     let kinds = Validation::KINDS.iter().chain(Setup::KINDS.iter()).chain(Checkpoint::KINDS.iter());
     let missing: Vec<&&str> = kinds.filter(|k| !doc.contains(&format!("`{k}`")) && !doc.contains(&format!("`{k} "))).collect();
     assert!(missing.is_empty(), "kinds the code accepts that docs/catalog.md does not name: {missing:?}");
+}
+
+#[test]
+fn each_phase_has_a_page_naming_every_parameter() {
+    let catalog = bigtop_k8s::catalog::Catalog::embedded().unwrap();
+    let declared = bigtop_k8s::params::declared(&catalog);
+    for phase in &catalog.phases {
+        let doc = page(&format!("phases/{}.md", phase.name));
+        let addons: Vec<&String> = phase.choice.iter().flat_map(|c| c.options.values().flatten()).chain(&phase.addons).collect();
+        let owned = |key: &String| {
+            key.starts_with(&format!("{}.", phase.name)) || addons.iter().any(|a| key.starts_with(&format!("{a}.")))
+        };
+        let missing: Vec<&String> = declared.keys().filter(|k| owned(k) && !doc.contains(&format!("`{k}`"))).collect();
+        assert!(missing.is_empty(), "parameters docs/phases/{}.md does not name: {missing:?}", phase.name);
+    }
 }
 
 fn help(path: &[&str]) -> String {
