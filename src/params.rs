@@ -39,6 +39,9 @@ impl Overrides {
     /// Parse one `--set key=value`.
     pub fn parse_set(&mut self, arg: &str) -> Result<(), ParamError> {
         let (key, value) = arg.split_once('=').ok_or_else(|| ParamError::Malformed(arg.to_string()))?;
+        if key.trim().is_empty() {
+            return Err(ParamError::Malformed(arg.to_string()));
+        }
         self.set(Layer::Flag, key.trim(), Value::String(value.to_string()));
         Ok(())
     }

@@ -55,9 +55,82 @@ fn bad_values_are_refused_with_their_reason_and_a_hint() {
         Case { args: &["render", "sql", "-f", "/nonexistent/bigtop.yaml"], exit: 2, says: "cannot read /nonexistent/bigtop.yaml" },
         Case { args: &["completions", "tcsh"], exit: 2, says: "invalid value 'tcsh'" },
         Case { args: &["sql", ""], exit: 2, says: "no statement given" },
+        // Every command, each class of mistake (the files are written below).
+        Case { args: &["create-cluster", "--provider", "gke"], exit: 2, says: "invalid value 'gke' for '--provider" },
+        Case { args: &["create-cluster", "--workers", "many"], exit: 2, says: "invalid value 'many' for '--workers" },
+        Case { args: &["create-cluster", "--workers", "-1"], exit: 2, says: "unexpected argument '-1'" },
+        Case { args: &["create-cluster", "--port", "80"], exit: 2, says: "expected HOST:CONTAINER" },
+        Case { args: &["create-cluster", "--port", "a:b"], exit: 2, says: "\"a\" is not a port number" },
+        Case { args: &["create-cluster", "--kubernetes-version", "1.2"], exit: 2, says: "no kind node image for Kubernetes 1.2" },
+        Case { args: &["create-cluster", "--spark-nodes", "9", "--workers", "1"], exit: 2, says: "Spark nodes are workers" },
+        Case { args: &["create-cluster", "--provider", "capi", "--infrastructure", "gcp"], exit: 2, says: "invalid value 'gcp'" },
+        Case { args: &["create-cluster", "--provider", "capi", "--var", "NOEQUALS"], exit: 2, says: "is not NAME=VALUE" },
+        Case { args: &["delete-cluster", "--provider", "gke"], exit: 2, says: "invalid value 'gke'" },
+        Case { args: &["phases", "--profile", "huge"], exit: 2, says: "invalid value 'huge' for '--profile" },
+        Case { args: &["images", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["images", "sql", "--set", "sql.engine=mysql"], exit: 2, says: "expected one of: presto, trino" },
+        Case { args: &["render", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["render"], exit: 2, says: "no phase named" },
+        Case { args: &["add-phase"], exit: 2, says: "no phase named" },
+        Case { args: &["add-phase", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["add-phase", "sql", "--set", "trino.heap-mib=lots"], exit: 2, says: "expected an integer" },
+        Case { args: &["remove-phase"], exit: 2, says: "no phase named" },
+        Case { args: &["remove-phase", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["verify", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["rotate-keys", "hdfs"], exit: 2, says: "the lake has no service hdfs" },
+        Case { args: &["spark", "submit"], exit: 2, says: "required arguments were not provided" },
+        Case {
+            args: &["spark", "submit", "tests/fixtures/spark/wordcount.py", "--executors", "0"],
+            exit: 2,
+            says: "at least one executor",
+        },
+        Case { args: &["spark", "submit", "tests/fixtures/spark/wordcount.py", "--driver-memory", "lots"], exit: 2, says: "512m or 2g" },
+        Case { args: &["spark", "submit", "tests/fixtures/spark/wordcount.py", "--executor-memory", "1x"], exit: 2, says: "512m or 2g" },
+        Case { args: &["spark", "launch"], exit: 2, says: "unrecognized subcommand 'launch'" },
+        Case { args: &["sql"], exit: 2, says: "required arguments were not provided" },
+        Case { args: &["endpoints", "--forwrd"], exit: 2, says: "a similar argument exists: '--forward'" },
+        Case { args: &["status", "extra"], exit: 2, says: "unexpected argument 'extra'" },
+        Case { args: &["doctor", "--profile", "huge"], exit: 2, says: "invalid value 'huge'" },
+        Case { args: &["man", "extra"], exit: 2, says: "unexpected argument 'extra'" },
+        Case { args: &["--output", "xml", "status"], exit: 2, says: "invalid value 'xml' for '--output" },
+        Case { args: &["status", "--context"], exit: 2, says: "a value is required for '--context" },
+        Case { args: &["render", "sql", "-f", "MALFORMED"], exit: 2, says: "unclosed bracket" },
+        Case { args: &["render", "sql", "-f", "UNKNOWN_KEY"], exit: 2, says: "unknown field `phasez`" },
+        Case { args: &["render", "sql", "-f", "BAD_PROFILE"], exit: 2, says: "unknown variant `huge`" },
+        Case { args: &["render", "sql", "-f", "BAD_PARAMETER"], exit: 2, says: "invalid value 12 for trino.heap-mib" },
+        Case { args: &["render", "sql", "--set", "=x"], exit: 2, says: "--set expects key=value" },
+        Case { args: &["render", "sql", "--set", "sql.maven-repository=ftp://x"], exit: 2, says: "expected an http:// or https:// URL" },
+        Case { args: &["render", "object-storage", "--set", "minio.cpu=-1"], exit: 2, says: "expected CPU such as 250m" },
+        Case { args: &["render", "object-storage", "--set", "minio.memory=-1Gi"], exit: 2, says: "expected memory such as 256Mi" },
+        Case { args: &["render", "spark", "--set", "spark.version=2.4.8"], exit: 2, says: "expected one of: 4.0.1, 3.5.7" },
+        Case { args: &["render", "spark", "--set", "spark.executors=0"], exit: 2, says: "must be between 1 and 100" },
+        Case { args: &["render", "spark", "--set", "spark.node-pool=gpu"], exit: 2, says: "expected one of: shared, dedicated" },
+        Case { args: &["render", "sql", "--set", "postgres.storage=lots"], exit: 2, says: "expected a quantity" },
+        Case { args: &["up", "--profile", "huge"], exit: 2, says: "invalid value 'huge'" },
+        Case { args: &["up", "--phases", "warp-drive"], exit: 2, says: "unknown phase warp-drive" },
+        Case { args: &["--catalog-dir", "/nonexistent", "render", "sql"], exit: 2, says: "cannot read catalog file /nonexistent" },
+        Case { args: &["verify"], exit: 3, says: "no kubeconfig" },
+        Case { args: &["rotate-keys"], exit: 3, says: "no kubeconfig" },
+        Case { args: &["endpoints"], exit: 3, says: "no kubeconfig" },
+        Case { args: &["status", "--kubeconfig", "/nonexistent/kc"], exit: 3, says: "/nonexistent/kc does not exist" },
     ];
+    let files = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let placeholders = [
+        ("EMPTY", empty_dir.clone()),
+        ("MALFORMED", file("malformed.yaml", "profile: laptop\nphases: [sql\n")),
+        ("UNKNOWN_KEY", file("unknown.yaml", "profile: laptop\nphasez: [sql]\n")),
+        ("BAD_PROFILE", file("profile.yaml", "profile: huge\n")),
+        ("BAD_PARAMETER", file("parameter.yaml", "parameters:\n  trino.heap-mib: 12\n")),
+    ];
+    assert!(cases.len() >= 60, "at least 60 bad inputs, across every command");
     for case in cases {
-        let args: Vec<&str> = case.args.iter().map(|a| if *a == "EMPTY" { empty_dir.as_str() } else { a }).collect();
+        let args: Vec<&str> =
+            case.args.iter().map(|a| placeholders.iter().find(|(p, _)| p == a).map(|(_, v)| v.as_str()).unwrap_or(a)).collect();
         let (code, out) = run(&args, &[]);
         assert_eq!(code, Some(case.exit), "{}: {out}", args.join(" "));
         assert!(out.contains(case.says) && out.contains("hint: "), "{}: {out}", args.join(" "));

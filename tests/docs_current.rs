@@ -30,9 +30,7 @@ fn each_phase_has_a_page_naming_every_parameter() {
     for phase in &catalog.phases {
         let doc = page(&format!("phases/{}.md", phase.name));
         let addons: Vec<&String> = phase.choice.iter().flat_map(|c| c.options.values().flatten()).chain(&phase.addons).collect();
-        let owned = |key: &String| {
-            key.starts_with(&format!("{}.", phase.name)) || addons.iter().any(|a| key.starts_with(&format!("{a}.")))
-        };
+        let owned = |key: &String| key.starts_with(&format!("{}.", phase.name)) || addons.iter().any(|a| key.starts_with(&format!("{a}.")));
         let missing: Vec<&String> = declared.keys().filter(|k| owned(k) && !doc.contains(&format!("`{k}`"))).collect();
         assert!(missing.is_empty(), "parameters docs/phases/{}.md does not name: {missing:?}", phase.name);
     }

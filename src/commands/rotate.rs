@@ -34,13 +34,16 @@ pub struct Rotated {
 
 /// Run `rotate-keys` for `services` (every service of the lake when empty).
 pub async fn run(g: &Globals, services: &[String], verify: Verify) -> Result<Vec<Rotated>, Error> {
-    let mut ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
+    let loaded = Loaded::read(g, &SpecArgs::default())?;
+    // The names are checked against the catalog before any connection: bad input is exit 2.
+    let lake_phase = crate::contracts::of_catalog(&loaded.catalog, &loaded.resolved).ok().and_then(|c| c.lake).map(|l| l.phase);
+    let services = chosen(&loaded.catalog, lake_phase.as_deref(), services)?;
+    let mut ctx = loaded.connect(g).await?;
     let lake = ctx.contracts.lake.clone().filter(|l| ctx.state.contains_key(&l.phase)).ok_or_else(|| {
         Error::prerequisite("no installed phase provides the lake, so there are no keys to rotate")
             .with_hint("bigtop-k8s add-phase object-storage")
     })?;
     ctx.as_installed(&lake.phase)?;
-    let services = chosen(&ctx, &lake, services)?;
     let secret = |svc: &str| format!("{}{svc}", lake.key_secret_prefix);
     ctx.fresh = services.iter().map(|s| format!("{}/{}", lake.namespace, secret(s))).collect();
     let mut old = Vec::new();
@@ -80,10 +83,9 @@ pub async fn run(g: &Globals, services: &[String], verify: Verify) -> Result<Vec
 }
 
 /// The services to rotate: those named (each must be one of the lake's), or all of them.
-fn chosen(ctx: &Context<'_>, lake: &Lake, named: &[String]) -> Result<Vec<String>, Error> {
-    let def = ctx.catalog.phase(&lake.phase).expect("the lake's phase is in the catalog");
-    let all: Vec<String> =
-        def.data["services"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).map(String::from).collect();
+fn chosen(catalog: &crate::catalog::Catalog, lake_phase: Option<&str>, named: &[String]) -> Result<Vec<String>, Error> {
+    let data = lake_phase.and_then(|p| catalog.phase(p)).map(|d| d.data.clone()).unwrap_or_default();
+    let all: Vec<String> = data["services"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).map(String::from).collect();
     if let Some(unknown) = named.iter().find(|n| !all.contains(n)) {
         return Err(Error::usage(format!("the lake has no service {unknown}"))
             .with_hint(format!("name one or more of: {} (or none for all)", all.join(", "))));

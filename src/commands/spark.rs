@@ -44,7 +44,11 @@ pub async fn submit(g: &Globals, args: &SubmitArgs) -> Result<Submitted, Error> 
             .with_source(e)
             .with_hint("bigtop-k8s spark submit <job.py | app.jar --class C | s3a://bucket/app.py> [-- args…]")
     })?;
-    args.resources.validate().map_err(|e| Error::usage("invalid Spark resources").with_source(e))?;
+    args.resources.validate().map_err(|e| {
+        Error::usage("invalid Spark resources")
+            .with_source(e)
+            .with_hint("`bigtop-k8s spark submit --help` lists the flags: sizes such as 512m or 2g, at least one executor")
+    })?;
     let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
     let Some(provided) = ctx.contracts.spark.as_ref().filter(|s| ctx.state.contains_key(&s.phase)) else {
         let phase = ctx.contracts.spark.as_ref().map_or("spark", |s| s.phase.as_str());

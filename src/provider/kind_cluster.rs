@@ -69,8 +69,11 @@ impl Provider for KindCluster {
         let spec = &self.spec;
         let images = NodeImages::embedded();
         let certs_dir = spec.mirror.as_ref().map(|_| Fetcher::cache_root().join("kind").join(&spec.name).join("certs.d"));
-        let config =
-            render_config(spec, &images, certs_dir.as_deref()).map_err(|e| Error::usage("invalid cluster settings").with_source(e))?;
+        let config = render_config(spec, &images, certs_dir.as_deref()).map_err(|e| {
+            Error::usage("invalid cluster settings")
+                .with_source(e)
+                .with_hint("`bigtop-k8s create-cluster --help` lists the flags and their values; the reason is above")
+        })?;
         preflight(g, self).await?;
         let kind = locate_kind(g).await?;
         let provisioned = |reused| Provisioned { target: self.kubeconfig(g), reused, name: spec.name.clone() };
