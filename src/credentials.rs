@@ -67,7 +67,10 @@ pub async fn find(client: &Client, catalog: &Catalog, state: &State, exempt: &Ex
             let ns = &addon.namespace;
             let secrets: BTreeSet<&String> = addon.generated.iter().map(|g| &g.secret).collect();
             for secret in secrets.into_iter().filter(|s| !exempt.secrets.contains(&format!("{ns}/{s}"))) {
-                let values = crate::secrets::read_all(client, ns, secret).await?;
+                // Only the generated keys: a template may add fixed ones to the same Secret.
+                let generated: BTreeSet<&String> = addon.generated.iter().filter(|g| &g.secret == secret).flat_map(|g| &g.keys).collect();
+                let mut values = crate::secrets::read_all(client, ns, secret).await?;
+                values.retain(|k, _| generated.contains(k));
                 let drift = match record.credentials.get(secret) {
                     _ if values.is_empty() => Some(Drift::Missing),
                     Some(recorded) if *recorded != fingerprint(&values) => Some(Drift::Changed),
