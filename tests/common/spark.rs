@@ -35,7 +35,9 @@ pub fn local_conf(sets: &[(&str, &str)], local: &Local, jars: &str) -> String {
             let (key, value) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
             let local_value = match key {
                 "spark.hadoop.fs.s3a.endpoint" => local.endpoint.to_string(),
-                "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => format!("{jars}/*"),
+                "spark.driver.extraClassPath" | "spark.executor.extraClassPath" => {
+                    value.trim().replace("/opt/bigtop/jars", jars).replace("/opt/spark/jars", &pyspark_jars().display().to_string())
+                }
                 "spark.hadoop.hive.metastore.uris" => local.metastore.expect("a metastore to point at").to_string(),
                 // The pods' jar directory and the image's Spark jars → the cache and pyspark's.
                 "spark.sql.hive.metastore.jars.path" => {

@@ -162,7 +162,10 @@ def debian_slim(fs, users):
     fs.file("/usr/bin/which", os.path.realpath("/usr/bin/which"))
     # NSS modules that resolve names, and the C++ runtime (apt needs it, so every slim image has
     # it; native code such as the snappy library Hadoop unpacks loads it).
-    for lib in ("libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2", "libstdc++.so.6", "libgcc_s.so.1"):
+    # Also libc6's compatibility libraries: native code built against an older glibc links
+    # libpthread.so.0 (zstd-jni, which Spark's map-output statuses need, fails to load without).
+    compat = ("libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1", "libutil.so.1")
+    for lib in ("libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2", "libstdc++.so.6", "libgcc_s.so.1", *compat):
         host = "/usr/lib/x86_64-linux-gnu/" + lib
         if os.path.exists(host):
             fs.file(host, os.path.realpath(host))
