@@ -57,7 +57,7 @@ pub async fn run(g: &Globals, services: &[String], verify: Verify) -> Result<Vec
         old.push(key);
     }
     let installed = |phase: &str| PlannedPhase { phase: phase.into(), addons: ctx.state[phase].addons.keys().cloned().collect() };
-    let copies = copies(&ctx, &lake, &ctx.fresh.iter().map(|s| s.rsplit('/').next().unwrap_or_default().to_string()).collect::<Vec<_>>());
+    let copies = copies(&ctx, &lake, &services.iter().map(|s| secret(s)).collect::<Vec<_>>());
     let dependents: Vec<PlannedPhase> =
         ctx.state.keys().filter(|p| copies.iter().any(|(phase, _)| phase == *p)).map(|p| installed(p)).collect();
     pipeline::run(&ctx, rotate_steps(&installed(&lake.phase), &dependents, verify), OnCheckpointFailure::Stop).await?;
