@@ -253,4 +253,30 @@ mod tests {
         assert_eq!(dry, [Step::Render(p[0].clone()), Step::Render(p[1].clone())]);
         assert_eq!(verify_steps(&["sql".into()]), [Step::CheckCredentials(vec![]), Step::Checkpoint("sql".into())]);
     }
+
+    #[test]
+    fn a_rotation_sets_up_the_lake_before_copying_and_restarting_then_checks_both() {
+        let p = planned(&["object-storage", "sql"]);
+        let s = |phase: &str| phase.to_string();
+        let steps = rotate_steps(&p[0], &p[1..], Verify::Run);
+        assert_eq!(
+            steps,
+            [
+                Step::CheckCredentials(vec![s("object-storage"), s("sql")]),
+                Step::Render(p[0].clone()),
+                Step::Apply(s("object-storage")),
+                Step::Wait(s("object-storage")),
+                Step::Setup(s("object-storage")),
+                Step::Record(s("object-storage")),
+                Step::Render(p[1].clone()),
+                Step::Apply(s("sql")),
+                Step::Restart(s("sql")),
+                Step::Wait(s("sql")),
+                Step::Record(s("sql")),
+                Step::Checkpoint(s("object-storage")),
+                Step::Checkpoint(s("sql")),
+            ]
+        );
+        assert!(!rotate_steps(&p[0], &[], Verify::Skip).iter().any(|s| matches!(s, Step::Checkpoint(_) | Step::Restart(_))));
+    }
 }
