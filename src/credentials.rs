@@ -112,17 +112,15 @@ pub fn drift_error(found: &[Finding], lake: Option<&Lake>) -> Error {
         })
         .collect();
     let services: BTreeSet<&str> = found.iter().filter_map(|f| service_of(lake, &f.secret)).collect();
-    let others: Vec<&Finding> = found.iter().filter(|f| service_of(lake, &f.secret).is_none()).collect();
-    let hint = match (services.is_empty(), others.first()) {
-        (false, None) => format!(
-            "`bigtop-k8s rotate-keys {}` issues new keys, gives them to the server and updates every copy",
-            services.into_iter().collect::<Vec<_>>().join(" ")
-        ),
-        (_, Some(f)) => format!(
+    let hint = match found.iter().find(|f| service_of(lake, &f.secret).is_none()) {
+        Some(f) => format!(
             "restore Secret {}/{} as it was (from a backup), or `bigtop-k8s remove-phase {}` and add it again; service keys: `bigtop-k8s rotate-keys`",
             f.namespace, f.secret, f.phase
         ),
-        (true, None) => "`bigtop-k8s rotate-keys`".into(),
+        None => format!(
+            "`bigtop-k8s rotate-keys {}` issues new keys, gives them to the server and updates every copy",
+            services.into_iter().collect::<Vec<_>>().join(" ")
+        ),
     };
     Error::prerequisite(format!("credentials have drifted:\n  {}", lines.join("\n  "))).with_hint(hint)
 }
