@@ -3,7 +3,7 @@
 //! with exit 3 and `rotate-keys` as the way out, and nothing is regenerated behind the
 //! server's back; `rotate-keys` issues new keys, refreshes every copy, runs the setup again
 //! (a new Job: setup is keyed by the credentials) and records when. Pods are simulated here:
-//! the server side of a rotation is R2's (`r2_minio`, `r2_garage`) and R3's (`r3_sql`).
+//! the server side of a rotation is R2's (`r2_minio`, `r2_garage`) and R3's (`r3_lakehouse`).
 
 mod common;
 

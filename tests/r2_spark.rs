@@ -3,19 +3,15 @@
 //! mounts and the hadoop-aws + AWS SDK jars the phase pins (from Maven Central, sha256-checked),
 //! against a real MinIO set up by the rendered object-storage script, with the spark service's key.
 //! Only what cannot be the same off-cluster differs: the master (local instead of k8s), the S3
-//! endpoint's and the metastore's host:port, and the directory holding the jars. With the sql
-//! phase's servers (PostgreSQL, Hive Metastore 4.0.1, Trino 476) the job also reads, through the
-//! metastore, the table the sql checkpoint wrote with Trino.
+//! endpoint's and the metastore's host:port, and the directory holding the jars. The job's read
+//! through the metastore runs in `r2_sql`, on the servers its tests start anyway.
 
 mod common;
 
-use bigtop_k8s::checkpoint::spark::{check, parse_evidence, sql_table};
-use bigtop_k8s::checkpoint::sql::roundtrip;
-use bigtop_k8s::sql::Engine;
+use bigtop_k8s::checkpoint::spark::{check, parse_evidence};
 use common::fetcher::Fetcher;
 use common::servers::*;
 use common::spark::{Local, submit};
-use common::sql_servers::*;
 
 fn lake_only(lake: &Minio) -> Local<'_> {
     Local { endpoint: &lake.endpoint, metastore: None }
@@ -70,44 +66,6 @@ fn a_wrong_endpoint_fails_and_names_it() {
     assert_ne!(code, 0);
     let all = format!("{out}{err}");
     assert!(all.contains(&format!("127.0.0.1:{port}")), "the error names the endpoint:\n{all}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_metastore_the_job_reads_the_table_trino_wrote() {
-    reads_the_sql_checkpoint_table(Engine::Trino).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_hive_3_metastore_the_job_reads_the_table_presto_wrote() {
-    reads_the_sql_checkpoint_table(Engine::Presto).await;
-}
-
-/// The sql checkpoint writes its table through `engine`; Spark with the rendered
-/// spark-defaults.conf (the Hive client chosen for that engine's metastore) reads it.
-async fn reads_the_sql_checkpoint_table(engine: Engine) {
-    let hive_metastore = if engine == Engine::Presto { "3.1.3" } else { "4.0.1" };
-    let stack = SqlStack::start(engine);
-    roundtrip(&stack.target(engine)).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    let (lake, metastore_uri) = (&stack.lake, format!("thrift://127.0.0.1:{}", stack.metastore.port));
-
-    let local = Local { endpoint: &lake.endpoint, metastore: Some(&metastore_uri) };
-    let table = sql_table();
-    let run = |args: Vec<String>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        submit(&[("spark.metastore", "sql"), ("spark.hive-metastore", hive_metastore)], &local, &lake.key("spark"), &args, &[])
-    };
-    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), table.clone()]);
-    assert_eq!(code, 0, "spark-submit failed\n--- stdout\n{out}\n--- stderr\n{err}");
-    let lines: Vec<String> = out.lines().map(str::to_string).collect();
-    let evidence = parse_evidence(&lines).unwrap_or_else(|| panic!("no evidence line:\n{out}"));
-    check(&evidence).unwrap_or_else(|e| panic!("{e}: {evidence:?}"));
-    assert_eq!(evidence["table"], table.as_str());
-
-    // A table the metastore does not have is reported, and the check names the next step.
-    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), "bigtop_checkpoint.absent".into()]);
-    assert_eq!(code, 0, "{err}");
-    let evidence = parse_evidence(&out.lines().map(str::to_string).collect::<Vec<_>>()).unwrap();
-    assert!(check(&evidence).unwrap_err().to_string().contains("bigtop-k8s verify sql"), "{evidence:?}");
 }
 
 /// The jar cache's and the pods' init step, run by BusyBox (the fetcher image's shell and tools)
@@ -169,4 +127,18 @@ fn the_init_step_fetches_the_pinned_jars_checks_them_and_reuses_its_cache() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", pins[0].name)), "{out:?}");
     assert!(std::fs::read_dir(&tampered).unwrap().next().is_none(), "nothing is left in the node cache");
+}
+
+/// The floor for `tests/bench/r3.sh` (a benchmark, not run by CI): the seconds the checkpoint
+/// job takes in local mode with the shipped configuration against a lake already set up — what
+/// `add-phase spark` does on R3, minus the pods. `cargo test --test r2_spark -- --ignored --nocapture floor`
+#[test]
+#[ignore = "a benchmark: tests/bench/r3.sh runs it"]
+fn floor_checkpoint_job() {
+    let lake = Minio::start(render("minio", &[]));
+    lake.setup();
+    let started = std::time::Instant::now();
+    let (code, out, err) = submit(&[], &lake_only(&lake), &lake.key("spark"), &["s3a://warehouse/bigtop-checkpoint/floor"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    println!("BENCH floor spark: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -6,7 +6,9 @@
 //! hosts, ports and local paths, against a real MinIO set up by the rendered script; then the
 //! CLI's own sql checkpoint runs through our REST client, and passes for both engines. With
 //! either, a catalog with a wrong S3 endpoint fails with a message that points at the S3
-//! settings. Hive 3.1.3 is assembled and started by its pod's own rendered steps.
+//! settings. Hive 3.1.3 is assembled and started by its pod's own rendered steps. On the same
+//! servers, the spark phase's job (pyspark, local mode, the rendered spark-defaults.conf) reads
+//! the checkpoint's table through the metastore with the Hive client chosen for each engine.
 
 mod common;
 
@@ -32,6 +34,8 @@ async fn trino_over_the_metastore_passes_the_sql_checkpoint_and_a_wrong_s3_endpo
     let client = Client::new(&stack.engine.url, Engine::Trino, "test").unwrap();
     let kept = client.execute("SELECT count(*) FROM hive.bigtop_checkpoint.rows").await.unwrap();
     assert_eq!(kept.rows, vec![vec![serde_json::json!(3)]]);
+    // Spark reads the table Trino wrote, through the metastore (the Hive 4 client it fetches).
+    common::spark::reads_the_sql_checkpoint_table(&stack, Engine::Trino);
 
     // A re-installed sql phase gets a fresh metastore over the kept lake: the table is unknown
     // but files are still at its location (Trino then refuses a managed table there). Simulated:
@@ -66,6 +70,8 @@ async fn presto_over_the_hive_3_metastore_passes_the_sql_checkpoint_and_a_wrong_
     assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
     let again = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     assert_eq!(again["rows"], 3);
+    // Spark reads the table Presto wrote, through Hive 3.1.3 (Spark's built-in Hive 2.3 client).
+    common::spark::reads_the_sql_checkpoint_table(&stack, Engine::Presto);
 
     let wrong = Target { catalog: "badlake", ..target };
     let err = roundtrip(&wrong).await.unwrap_err().to_string();
@@ -98,4 +104,21 @@ fn the_metastore_init_step_fetches_the_pinned_jars_and_refuses_other_bytes() {
     let out = fetcher.run(&script, POD_DIR, &fresh, &[]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(&format!("sha256 mismatch for {}", pins[0].name)));
     assert!(std::fs::read_dir(&fresh).unwrap().next().is_none(), "nothing is kept");
+}
+
+/// The floor for `tests/bench/r3.sh` (a benchmark, not run by CI): on a lake already set up,
+/// the seconds from starting PostgreSQL, the metastore and the engine by hand, with the rendered
+/// configuration, to the sql checkpoint passed — what `add-phase sql` does on R3, minus
+/// Kubernetes. `cargo test --test r2_sql -- --ignored --nocapture floor`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: tests/bench/r3.sh runs it"]
+async fn floor_from_start_to_checkpoint() {
+    for engine in [Engine::Trino, Engine::Presto] {
+        let lake = common::servers::Minio::start(render("minio", &[]));
+        lake.setup();
+        let started = std::time::Instant::now();
+        let stack = SqlStack::on_lake(lake, &SqlStack::rendered(engine), engine);
+        roundtrip(&stack.target(engine)).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+        println!("BENCH floor sql ({}): {:.1} s", engine.name(), started.elapsed().as_secs_f64());
+    }
 }

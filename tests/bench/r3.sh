@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): on a fresh R3 node, for each phase that runs there, the seconds from
 # `add-phase` to its checkpoint passed, then each pod's real memory (working set, from the
-# kubelet's stats summary) beside its request and limit. The baseline measured in the same run
-# is a bare busybox pod's create-to-Ready time, so the phase figures read as multiples of what
-# the node itself costs. Needs root. Usage: bash tests/bench/r3.sh [rounds]
+# kubelet's stats summary) beside its request and limit. Two baselines measured in the same run:
+# a bare busybox pod's create-to-Ready time (what the node itself costs), and the floor — the
+# same servers started by hand on loopback with the rendered configuration and the same
+# checkpoint run against them (R2's harness: `floor` tests in r2_sql and r2_spark), so the
+# phase figures also read as multiples of what the software itself needs.
+# Needs root. Usage: bash tests/bench/r3.sh [rounds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); repo=$(cd "$here/../.." && pwd); env=$repo/tests/env
 rounds=${1:-3}
-bash "$env/build.sh" >/dev/null; bash "$env/build-r3.sh" >/dev/null
-(cd "$repo" && cargo build --release --locked -q)
+for script in build.sh build-r3.sh build-servers.sh build-sql.sh build-spark.sh; do bash "$env/$script" >/dev/null; done
+(cd "$repo" && cargo build --release --locked -q && cargo test --locked -q --no-run --test r2_sql --test r2_spark 2>/dev/null)
 ns=bigtop-bench-r3-$$; RUN=$(mktemp -d /tmp/bigtop-bench-r3.XXXXXX); export RUN
 trap 'nsenter --net=/run/netns/$ns bash $env/r3-down.sh >/dev/null 2>&1; ip netns del $ns 2>/dev/null; rm -rf $RUN' EXIT
 ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
@@ -69,21 +72,25 @@ for backend in minio garage; do
   printf 'object-storage (%s): add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$backend" "$rounds" "$m" "$(echo "$m / $base" | bc -l)"
 done
 
-# sql: the metastore's init container fetches its jars (and for Presto's metastore the server
+# sql and spark: the init containers fetch their jars (and for Presto's metastore the server
 # itself) from a Maven repository served on the node's address inside the namespace, built
-# from the R2 caches by name for every file the rendered fetch scripts pin.
+# from the R2 caches by name for every file the rendered fetch scripts pin
+# (`fetch DIR NAME PATH SHA256` and the jar cache's `cached PATH SHA256`).
 maven=$RUN/maven; mkdir -p "$maven"
-for engine in trino presto; do
-  IN "${B[@]}" render sql --set "sql.engine=$engine" -o json 2>/dev/null | python3 -c '
+for phase in "sql --set sql.engine=trino" "sql --set sql.engine=presto" "spark --set spark.metastore=sql"; do
+  # shellcheck disable=SC2086 # the phase and its settings are words
+  IN "${B[@]}" render $phase -o json 2>/dev/null | python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
-    if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "hive-metastore-conf":
-        for line in o["data"]["fetch-jars.sh"].splitlines():
-            if line.strip().startswith("fetch /"):
-                print(*line.split()[2:4])'
+    for line in (o.get("data") or {}).get("fetch-jars.sh", "").splitlines():
+        words = line.split()
+        if words[:1] == ["fetch"] and words[1].startswith("/"):
+            print(*words[2:4])
+        elif words[:1] == ["cached"]:
+            print(words[1].rsplit("/", 1)[1], words[1])'
 done | sort -u | while read -r name path; do
-  file=$(find "$BIGTOP_TESTENV_CACHE/sql" -name "$name" -print -quit)
-  [ -n "$file" ] || { echo "$name is not in $BIGTOP_TESTENV_CACHE/sql: run tests/env/build-sql.sh" >&2; exit 1; }
+  file=$(find "$BIGTOP_TESTENV_CACHE/sql" "$BIGTOP_TESTENV_CACHE/spark-4.0.1/jars" -name "$name" -print -quit)
+  [ -n "$file" ] || { echo "$name is not in the R2 caches: run tests/env/build-sql.sh and build-spark.sh" >&2; exit 1; }
   mkdir -p "$maven/$(dirname "$path")" && ln -sf "$file" "$maven/$path"
 done
 nsenter --net="/run/netns/$ns" python3 -m http.server --bind 172.31.255.1 18081 --directory "$maven" >/dev/null 2>&1 &   # not through IN: $! must be the server
@@ -102,4 +109,34 @@ for engine in trino presto; do
   IN "${B[@]}" remove-phase object-storage >/dev/null
   m=$(printf '%s\n' "${times[@]}" | median)
   printf 'sql (%s): add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$engine" "$rounds" "$m" "$(echo "$m / $base" | bc -l)"
+  declare "r3_sql_$engine=$m"
+done
+
+# spark over the Trino lakehouse: the checkpoint's submitter, driver and executor pods write and
+# read parquet and read the sql checkpoint's table through the metastore.
+IN "${B[@]}" add-phase object-storage --profile laptop --timeout 300 >/dev/null
+IN "${B[@]}" add-phase sql --profile laptop --set sql.maven-repository=http://172.31.255.1:18081 --timeout 600 >/dev/null
+times=()
+for i in $(seq 1 "$rounds"); do
+  t=$(now)
+  IN "${B[@]}" add-phase spark --profile laptop --set spark.maven-repository=http://172.31.255.1:18081 --timeout 900 >/dev/null
+  times+=("$(echo "$(now) - $t" | bc -l)")
+  [ "$i" = "$rounds" ] && memory spark
+  IN "${B[@]}" remove-phase spark >/dev/null
+done
+IN "${B[@]}" remove-phase sql >/dev/null; IN "${B[@]}" remove-phase object-storage >/dev/null
+spark_median=$(printf '%s\n' "${times[@]}" | median)
+printf 'spark: add-phase -> checkpoint passed, median of %d: %.1f s (%.1fx the bare pod)\n' "$rounds" "$spark_median" "$(echo "$spark_median / $base" | bc -l)"
+
+# The floor: the same servers and checkpoints without Kubernetes (loopback, R2's harness).
+. "$env/servers.sh"
+floor_env=(env BIGTOP_R2_MINIO_BIN="$MINIO_BIN" BIGTOP_R2_GARAGE_BIN="$GARAGE_ROOT/bin" BIGTOP_R2_SQL_ROOT="$BIGTOP_TESTENV_CACHE/sql"
+  BIGTOP_R2_SPARK_ROOT="$BIGTOP_TESTENV_CACHE/spark-4.0.1" BIGTOP_K8S_MIRROR="${BIGTOP_K8S_MIRROR:-$repo/../shared/upstream}")
+floors=$(cd "$repo" && for test in r2_sql r2_spark; do
+  IN "${floor_env[@]}" cargo test --locked --offline -q --test "$test" -- --ignored --nocapture floor 2>/dev/null | sed -n 's/^BENCH floor //p'
+done)
+echo "$floors" | while IFS=: read -r what seconds; do
+  seconds=${seconds% s}
+  case $what in "sql (trino)") r3=$r3_sql_trino ;; "sql (presto)") r3=$r3_sql_presto ;; spark) r3=$spark_median ;; *) continue ;; esac
+  printf 'floor %s: servers started by hand -> checkpoint passed: %.1f s; add-phase on R3 is %.1fx that\n' "$what" "$seconds" "$(echo "$r3 / $seconds" | bc -l)"
 done

@@ -108,3 +108,29 @@ pub fn submit(
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
+
+/// The sql checkpoint has written its table through `engine` on `stack`: Spark with the rendered
+/// spark-defaults.conf (the Hive client chosen for that engine's metastore) reads it through the
+/// metastore, rows compared; a table the metastore lacks is reported with the next step.
+pub fn reads_the_sql_checkpoint_table(stack: &super::sql_servers::SqlStack, engine: bigtop_k8s::sql::Engine) {
+    use bigtop_k8s::checkpoint::spark::{check, parse_evidence, sql_table};
+    let hive_metastore = if engine == bigtop_k8s::sql::Engine::Presto { "3.1.3" } else { "4.0.1" };
+    let (lake, metastore_uri) = (&stack.lake, format!("thrift://127.0.0.1:{}", stack.metastore.port));
+    let local = Local { endpoint: &lake.endpoint, metastore: Some(&metastore_uri) };
+    let table = sql_table();
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        submit(&[("spark.metastore", "sql"), ("spark.hive-metastore", hive_metastore)], &local, &lake.key("spark"), &args, &[])
+    };
+    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), table.clone()]);
+    assert_eq!(code, 0, "spark-submit failed\n--- stdout\n{out}\n--- stderr\n{err}");
+    let lines: Vec<String> = out.lines().map(str::to_string).collect();
+    let evidence = parse_evidence(&lines).unwrap_or_else(|| panic!("no evidence line:\n{out}"));
+    check(&evidence).unwrap_or_else(|e| panic!("{e}: {evidence:?}"));
+    assert_eq!(evidence["table"], table.as_str());
+
+    let (code, out, err) = run(vec!["s3a://warehouse/bigtop-checkpoint/r2-metastore".into(), "bigtop_checkpoint.absent".into()]);
+    assert_eq!(code, 0, "{err}");
+    let evidence = parse_evidence(&out.lines().map(str::to_string).collect::<Vec<_>>()).unwrap();
+    assert!(check(&evidence).unwrap_err().to_string().contains("bigtop-k8s verify sql"), "{evidence:?}");
+}

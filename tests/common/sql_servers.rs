@@ -381,10 +381,13 @@ fn presto_uncached(catalog: String, dir: &Path) -> String {
 impl SqlStack {
     /// The stack the sql phase installs with `engine`, rendered with the test profile.
     pub fn start(engine: Engine) -> SqlStack {
-        let name = engine.name();
+        Self::from_rendered(render("minio", &[]), &Self::rendered(engine), engine)
+    }
+
+    /// The postgres, metastore and engine addons' objects for `engine`, test profile.
+    pub fn rendered(engine: Engine) -> Vec<Value> {
         let metastore = if engine == Engine::Presto { "hive-metastore-3" } else { "hive-metastore" };
-        let sql_objects = [render("postgres", &[]), render(metastore, &[]), render(name, &[])].concat();
-        Self::from_rendered(render("minio", &[]), &sql_objects, engine)
+        [render("postgres", &[]), render(metastore, &[]), render(engine.name(), &[])].concat()
     }
 
     /// The stack from rendered objects: `lake_objects` of the object-storage phase, `sql_objects`
@@ -392,6 +395,11 @@ impl SqlStack {
     pub fn from_rendered(lake_objects: Vec<Value>, sql_objects: &[Value], engine: Engine) -> SqlStack {
         let lake = Minio::start(lake_objects);
         lake.setup();
+        Self::on_lake(lake, sql_objects, engine)
+    }
+
+    /// The sql servers on a lake that is already set up (what `add-phase sql` starts).
+    pub fn on_lake(lake: Minio, sql_objects: &[Value], engine: Engine) -> SqlStack {
         let sql_key = lake.key("sql");
         let key = (sql_key.access_key.as_str(), sql_key.secret_key.as_str());
         let pg = Postgres::start(sql_objects);
