@@ -1,7 +1,10 @@
 //! R1: the sql phase on the real control plane with either engine — strict apply (PostgreSQL
 //! StatefulSet with its PVC, metastore and engine Deployments, the imported lake key), Ready on
 //! kwok, zero changes on re-apply, clean removal, the dependency on object-storage, switching
-//! engines refused while installed — and bad input. The servers themselves are R2's.
+//! engines refused while installed — and bad input. R1+R2: `verify sql` and `bigtop-k8s sql`
+//! through real port-forwards to real servers started from the objects the cluster holds; then
+//! R2's checks of those servers (`common::sql_checks`) on the same servers, once the cluster is
+//! released: one start of the JVMs serves both rungs.
 
 mod common;
 
@@ -134,4 +137,12 @@ async fn verify_and_sql_through_port_forwards(engine: bigtop_k8s::sql::Engine) {
     unroute(&client, "sql").await;
     unroute(&client, "object-storage").await;
     run(&["remove-phase", "sql", "object-storage"]).expect(0);
+
+    // The servers outlive the phase: R2's checks run on them while the other engine's test
+    // takes the cluster.
+    drop(_guard);
+    match engine {
+        bigtop_k8s::sql::Engine::Trino => common::sql_checks::trino(&stack).await,
+        bigtop_k8s::sql::Engine::Presto => common::sql_checks::presto(&stack).await,
+    }
 }

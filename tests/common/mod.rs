@@ -101,6 +101,7 @@ pub mod fetcher;
 pub mod r3;
 pub mod servers;
 pub mod spark;
+pub mod sql_checks;
 pub mod sql_servers;
 
 /// Route port-forwards to simulated pods of `namespace` (port `pod_port`) to a real server on
