@@ -77,7 +77,7 @@ done
 # from the R2 caches by name for every file the rendered fetch scripts pin
 # (`fetch DIR NAME PATH SHA256` and the jar cache's `cached PATH SHA256`).
 maven=$RUN/maven; mkdir -p "$maven"
-for phase in "sql --set sql.engine=trino" "sql --set sql.engine=presto" "spark --set spark.metastore=sql"; do
+for phase in "sql --set sql.engine=trino" "sql --set sql.engine=presto" "sql spark --set spark.metastore=sql"; do
   # shellcheck disable=SC2086 # the phase and its settings are words
   IN "${B[@]}" render $phase -o json 2>/dev/null | python3 -c '
 import json, sys

@@ -48,30 +48,41 @@ pub fn policy_enforcer(action: &str) {
     assert!(status.success(), "r3-policy.sh {action} failed");
 }
 
-/// Containers containerd still has for pods of `namespace` (removed pods must leave none).
-pub fn containers_of(namespace: &str) -> Vec<String> {
+/// `ctr` against the R3 node's containerd; its stdout.
+fn ctr(args: &str) -> String {
     let run_dir = PathBuf::from(std::env::var("RUN").expect("RUN is set by test.sh"));
     let versions = env_dir().join("versions.sh");
-    let script = format!(
-        ". {} && \"$R3_BIN/ctr\" --address {}/r3/containerd.sock -n k8s.io containers ls -q 'labels.\"io.kubernetes.pod.namespace\"=={namespace}'",
-        versions.display(),
-        run_dir.display()
-    );
+    let script = format!(". {} && \"$R3_BIN/ctr\" --address {}/r3/containerd.sock -n k8s.io {args}", versions.display(), run_dir.display());
     let out = Command::new("bash").arg("-c").arg(script).output().expect("bash runs");
     assert!(out.status.success(), "ctr failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+    String::from_utf8_lossy(&out.stdout).into()
 }
 
-/// Wait until containerd holds no container of `namespace`: the kubelet kills a deleted pod's
-/// containers at once and removes them in its next garbage collection (every minute).
+/// Containers of pods of `namespace` that containerd still runs (a task in state RUNNING).
+pub fn containers_running_in(namespace: &str) -> Vec<String> {
+    let ids = ctr(&format!("containers ls -q 'labels.\"io.kubernetes.pod.namespace\"=={namespace}'"));
+    let ids: Vec<&str> = ids.lines().filter(|l| !l.is_empty()).collect();
+    let tasks = ctr("tasks ls");
+    tasks
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && f[2] == "RUNNING" && ids.contains(&f[0])).then(|| f[0].to_string())
+        })
+        .collect()
+}
+
+/// Wait until no container of `namespace` runs: the kubelet kills a deleted pod's containers at
+/// once. (Removing the stopped ones is the kubelet's own garbage collection, once a minute: not
+/// ours to wait for, and waiting for it cost CI's R3 lane up to a minute per removal.)
 pub async fn no_containers_left(namespace: &str) {
     for _ in 0..75 {
-        if containers_of(namespace).is_empty() {
+        if containers_running_in(namespace).is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    panic!("containers of namespace {namespace} still exist after 150 s: {:?}", containers_of(namespace));
+    panic!("containers of namespace {namespace} still run after 150 s: {:?}", containers_running_in(namespace));
 }
 
 /// Run `script` under `sh -c` in a one-shot busybox pod of `namespace` with `labels`; true when
