@@ -39,7 +39,13 @@ pub async fn run(
         Some(c) => crate::state::load(&c.client).await.map_err(super::state_error)?,
         None => Default::default(),
     };
-    let contracts = crate::pipeline::contracts(&catalog, &resolved, &state, &[])?;
+    // The phases named together count as planned, as with `add-phase`: `render sql spark
+    // --set spark.metastore=sql` shows what that run applies on a cluster without sql.
+    let planned: Vec<PlannedPhase> = names
+        .iter()
+        .map(|name| PlannedPhase { phase: name.clone(), addons: selected_addons(catalog.phase(name).expect("names checked"), &resolved) })
+        .collect();
+    let contracts = crate::pipeline::contracts(&catalog, &resolved, &state, &planned)?;
     let fetcher = g.fetcher();
     let client = cluster.as_ref().map(|c| &c.client);
     let fresh = Default::default();
@@ -53,10 +59,9 @@ pub async fn run(
         fresh: &fresh,
     };
     let mut out = Vec::new();
-    for name in &names {
-        let def = catalog.phase(name).expect("names checked");
-        let planned = PlannedPhase { phase: name.clone(), addons: selected_addons(def, &resolved) };
-        let rendered = render_phase(&scope, &planned, &Default::default()).await?;
+    for planned in &planned {
+        let name = &planned.phase;
+        let rendered = render_phase(&scope, planned, &Default::default()).await?;
         if let Some(dir) = out_dir {
             let path = dir.join(format!("{name}.yaml"));
             std::fs::create_dir_all(dir)

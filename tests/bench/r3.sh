@@ -79,7 +79,7 @@ done
 maven=$RUN/maven; mkdir -p "$maven"
 for phase in "sql --set sql.engine=trino" "sql --set sql.engine=presto" "sql spark --set spark.metastore=sql"; do
   # shellcheck disable=SC2086 # the phase and its settings are words
-  IN "${B[@]}" render $phase -o json 2>/dev/null | python3 -c '
+  IN "${B[@]}" render $phase -o json | python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
     for line in (o.get("data") or {}).get("fetch-jars.sh", "").splitlines():
