@@ -4,7 +4,7 @@
 //! against a real MinIO set up by the rendered object-storage script, with the spark service's key.
 //! Only what cannot be the same off-cluster differs: the master (local instead of k8s), the S3
 //! endpoint's and the metastore's host:port, and the directory holding the jars. The job's read
-//! through the metastore runs in `r2_sql`, on the servers its tests start anyway.
+//! through the metastore runs in `common::sql_checks` (from `r1_sql`), on the sql servers it starts anyway.
 
 mod common;
 
