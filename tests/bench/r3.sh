@@ -77,6 +77,8 @@ done
 # from the R2 caches by name for every file the rendered fetch scripts pin
 # (`fetch DIR NAME PATH SHA256` and the jar cache's `cached PATH SHA256`).
 maven=$RUN/maven; mkdir -p "$maven"
+# Rendering sql on the cluster reads the lake key it imports: the lake must be there.
+IN "${B[@]}" add-phase object-storage --profile laptop --timeout 300 >/dev/null
 for phase in "sql --set sql.engine=trino" "sql --set sql.engine=presto" "sql spark --set spark.metastore=sql"; do
   # shellcheck disable=SC2086 # the phase and its settings are words
   IN "${B[@]}" render $phase -o json | python3 -c '
