@@ -29,7 +29,7 @@ fn jar_caches() -> Vec<PathBuf> {
 
 /// Where build-spark.sh keeps the jars the spark phase pins (the Hive 4 client among them).
 fn spark_jar_caches() -> Vec<PathBuf> {
-    let root = PathBuf::from(std::env::var_os("BIGTOP_R2_SPARK_ROOT").expect("BIGTOP_R2_SPARK_ROOT (set by tests/env/test.sh)"));
+    let root = common::spark::spark_root();
     vec![root.join("jars"), root.join("jars/hive-4.0.1")]
 }
 

@@ -22,11 +22,8 @@ use super::sql_servers::SqlStack;
 /// endpoint fails pointing at the S3 settings.
 pub async fn trino(stack: &SqlStack) {
     let target = stack.target(Engine::Trino);
-    let evidence = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    assert_eq!(evidence["rows"], 3);
-    assert!(evidence["files"].as_u64().unwrap() >= 1, "{evidence:?}");
+    let evidence = checkpoint_passes(stack, &target).await;
     assert_eq!(evidence["table"], "hive.bigtop_checkpoint.rows");
-    assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
 
     // The table stays for other lake clients, and a second run replaces it rather than adding rows.
     let again = roundtrip(&target).await.unwrap();
@@ -54,24 +51,33 @@ pub async fn trino(stack: &SqlStack) {
     let log = std::fs::read_to_string(&stack.metastore.server.log).unwrap();
     assert!(log.contains("INFO") && log.contains("HiveMetaStore"), "metastore stdout:\n{}", stack.logs());
 
-    let wrong = Target { catalog: "badlake", ..target };
-    let err = roundtrip(&wrong).await.unwrap_err().to_string();
-    assert!(err.contains("check the S3 settings"), "{err}");
+    wrong_endpoint_is_explained(stack, target).await;
 }
 
 /// Presto over Hive 3.1.3 (assembled by its pod's own steps): the checkpoint passes twice; Spark
 /// reads the table through the metastore; a wrong S3 endpoint is explained.
 pub async fn presto(stack: &SqlStack) {
     let target = stack.target(Engine::Presto);
-    let evidence = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
-    assert_eq!(evidence["rows"], 3);
-    assert!(evidence["files"].as_u64().unwrap() >= 1, "{evidence:?}");
-    assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
+    checkpoint_passes(stack, &target).await;
     let again = roundtrip(&target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
     assert_eq!(again["rows"], 3);
     // Spark reads the table Presto wrote, through Hive 3.1.3 (Spark's built-in Hive 2.3 client).
     super::spark::reads_the_sql_checkpoint_table(stack, Engine::Presto);
 
+    wrong_endpoint_is_explained(stack, target).await;
+}
+
+/// The checkpoint passes: its 3 rows, data files under the schema's location; its evidence.
+async fn checkpoint_passes(stack: &SqlStack, target: &Target<'_>) -> bigtop_k8s::checkpoint::Evidence {
+    let evidence = roundtrip(target).await.unwrap_or_else(|e| panic!("{e}\n{}", stack.logs()));
+    assert_eq!(evidence["rows"], 3);
+    assert!(evidence["files"].as_u64().unwrap() >= 1, "{evidence:?}");
+    assert_eq!(evidence["location"], "s3a://warehouse/bigtop-checkpoint/sql/");
+    evidence
+}
+
+/// The `badlake` catalog (a closed S3 endpoint) fails pointing at the S3 settings.
+async fn wrong_endpoint_is_explained(stack: &SqlStack, target: Target<'_>) {
     let wrong = Target { catalog: "badlake", ..target };
     let err = roundtrip(&wrong).await.unwrap_err().to_string();
     assert!(err.contains("check the S3 settings"), "{err}\n{}", stack.logs());
