@@ -27,9 +27,10 @@ fn jar_caches() -> Vec<PathBuf> {
     ["hms-4.0.1/classpath", "hms-4.0.1/extra", "hms-3.1.3/classpath", "hms-3.1.3/dist"].iter().map(|d| sql.join(d)).collect()
 }
 
-/// Where build-spark.sh keeps the jars the spark phase pins (the Hive 4 client among them).
-fn spark_jar_caches() -> Vec<PathBuf> {
-    let root = common::spark::spark_root();
+/// Where build-spark.sh keeps the jars the spark phase pins for `release` (with 4.0.1, the Hive
+/// 4 client among them).
+fn spark_jar_caches(release: &str) -> Vec<PathBuf> {
+    let root = common::spark::spark_root().with_file_name(format!("spark-{release}"));
     vec![root.join("jars"), root.join("jars/hive-4.0.1")]
 }
 
@@ -75,11 +76,18 @@ fn repository_for(metastore_addon: &str) -> MavenRepository {
     maven
 }
 
-/// Also serve what the spark phase's fetch script pins with the metastore wired in.
-fn serve_spark_jars(maven: &MavenRepository) {
-    let objects = render("spark-k8s", &[("spark.metastore", "sql")]);
+/// Also serve what the spark phase's fetch script pins for `release`, with `metastore`.
+fn serve_spark_jars(maven: &MavenRepository, release: &str, metastore: &str) {
+    let objects = render("spark-k8s", &[("spark.version", release), ("spark.metastore", metastore)]);
     let script = objects.iter().filter(|o| o["kind"] == "ConfigMap").find_map(|o| o["data"]["fetch-jars.sh"].as_str());
-    maven.serve_pins(script.expect("a ConfigMap with fetch-jars.sh"), &spark_jar_caches());
+    maven.serve_pins(script.expect("a ConfigMap with fetch-jars.sh"), &spark_jar_caches(release));
+}
+
+/// `remove-phase spark` leaves no object and no running container.
+async fn remove_spark(client: &kube::Client) {
+    run(&["remove-phase", SPARK]).expect(0);
+    assert_eq!(list_labelled(client, SPARK).await.unwrap(), Vec::<(String, String)>::new());
+    no_containers_left(SPARK).await;
 }
 
 /// `add-phase sql` at the laptop profile, fetching from `maven`, with `extra` arguments.
@@ -116,7 +124,7 @@ async fn remove_completely(client: &kube::Client) {
 /// writes and reads parquet and reads the sql checkpoint's table through the metastore; a
 /// user's job streams its log and returns its status; a failing job keeps its driver pod.
 async fn spark_runs_over_the_metastore(client: &kube::Client, maven: &MavenRepository) {
-    serve_spark_jars(maven);
+    serve_spark_jars(maven, "4.0.1", "sql");
     let repository = format!("spark.maven-repository={}", maven.url);
     let out = run(&["add-phase", SPARK, "--profile", "laptop", "--set", &repository, "--timeout", "900"]).expect(0);
     assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
@@ -142,10 +150,20 @@ async fn spark_runs_over_the_metastore(client: &kube::Client, maven: &MavenRepos
     let pods = Api::<Pod>::namespaced(client.clone(), SPARK).list(&ListParams::default()).await.unwrap().items;
     let kept = pods.iter().filter_map(|p| p.metadata.name.as_deref()).filter(|n| n.contains("driver")).count();
     assert!(kept > 0, "the failed job's driver pod was not kept");
+    remove_spark(client).await;
+}
 
-    run(&["remove-phase", SPARK]).expect(0);
-    assert_eq!(list_labelled(client, SPARK).await.unwrap(), Vec::<(String, String)>::new());
-    no_containers_left(SPARK).await;
+/// Spark 3.5.7 (Hadoop 3.3.4: S3A through the AWS SDK v1 and its own credentials provider) on
+/// its image's pods; no Hive client is pinned for it, so it keeps its own catalog (the note says
+/// so) and its checkpoint is the parquet round trip through the lake.
+async fn spark_3_5_runs_its_checkpoint(client: &kube::Client, maven: &MavenRepository) {
+    serve_spark_jars(maven, "3.5.7", "none");
+    let repository = format!("spark.maven-repository={}", maven.url);
+    let out = run(&["add-phase", SPARK, "--profile", "laptop", "--set", "spark.version=3.5.7", "--set", &repository, "--timeout", "900"])
+        .expect(0);
+    assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
+    assert!(out.stderr.contains("keeps its own catalog"), "no note on the metastore Spark 3.5.7 cannot use:\n{}", out.stderr);
+    remove_spark(client).await;
 }
 
 // Spark runs here rather than on a lake of its own: one install of the lakehouse serves both,
@@ -196,7 +214,8 @@ async fn trino_lakehouse_with_spark_runs_on_real_pods_rolls_restarts_reinstalls_
 }
 
 /// Presto 0.287 with Hive Metastore 3.1.3, whose pod assembles the server from the fetched
-/// distribution tarball and jars on a plain Java 11 image; then a rotation of the sql key.
+/// distribution tarball and jars on a plain Java 11 image; then a rotation of the sql key, and
+/// Spark 3.5.7 on the same lake (the 4.0.1 run is the Trino test's).
 #[tokio::test(flavor = "multi_thread")]
 async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
     let _guard = lock();
@@ -221,5 +240,6 @@ async fn presto_lakehouse_runs_on_real_pods_and_removes_completely() {
     );
     ready_pod(&client, METASTORE, metastore.metadata.uid.clone()).await;
     checkpoint_rows_are_there();
+    spark_3_5_runs_its_checkpoint(&client, &maven).await;
     remove_completely(&client).await;
 }

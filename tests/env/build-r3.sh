@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/servers.sh"
 bash "$here/build-servers.sh" >/dev/null   # the MinIO, mc and Garage binaries the images carry (cached)
 bash "$here/build-sql.sh" >/dev/null       # Trino, the Hive Metastore and its Java runtime (cached)
-bash "$here/build-spark.sh" >/dev/null     # the pyspark wheel whose tree the Spark image carries (cached)
+bash "$here/build-spark.sh" >/dev/null     # the pyspark packages whose trees the Spark images carry (cached)
 
 need=()
 command -v runc >/dev/null || need+=(runc)
@@ -53,5 +53,5 @@ fi
 python3 "$here/images/build.py" --out "$R3_IMAGES" --busybox "$busybox_dir/bin/busybox" \
   --minio "$MINIO_BIN" --garage "$GARAGE_ROOT/bin/garage" --coredns "$R3_BIN/coredns" \
   --sql "$BIGTOP_TESTENV_CACHE/sql" --jdk25 /usr/lib/jvm/temurin-25-jdk-amd64 --postgres /usr/lib/postgresql/15 \
-  --jdk17 /usr/lib/jvm/java-17-openjdk-amd64 --pyspark "$BIGTOP_TESTENV_CACHE/spark-4.0.1/venv/lib/python3.11/site-packages"
+  --jdk17 /usr/lib/jvm/java-17-openjdk-amd64 --spark "$BIGTOP_TESTENV_CACHE"
 echo "R3 node binaries ready in $R3_BIN; images in $R3_IMAGES"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Real Spark for the R2 spark test: pyspark from PyPI (it carries Spark's jars) in a venv, and the
 # hadoop-aws + AWS SDK jars the spark phase pins for that release, from Maven Central, checked
-# against the sha256 in addons/phases.yaml. Cached by version; needs PyPI and Maven Central, so run
-# it outside the test network namespace.
+# against the sha256 in addons/phases.yaml, for each release the spark phase offers (the R3 images
+# carry each wheel's tree). Cached by version; needs PyPI and Maven Central, so run it outside the
+# test network namespace.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 phases="$here/../../addons/phases.yaml"
-SPARK_VERSION=4.0.1
+for SPARK_VERSION in 4.0.1 3.5.7; do
 root=$BIGTOP_TESTENV_CACHE/spark-$SPARK_VERSION
 if ! "$root/venv/bin/python" -c "import pyspark, sys; sys.exit(pyspark.__version__ != '$SPARK_VERSION')" 2>/dev/null; then
   echo "installing pyspark $SPARK_VERSION (a ~400 MiB download)"
@@ -43,3 +44,4 @@ echo "$pinned" | while read -r sub name path sha; do
     fi
   done
 ls -R "$root/jars"
+done

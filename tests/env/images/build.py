@@ -328,22 +328,31 @@ def recipes(args, work):
         locale(fs)
         fs.dir("/home/ubuntu", 0o750, 1000, 1000)
 
-    def spark(fs):
-        debian_slim(fs, [("spark", 185, "/nonexistent", "/bin/bash")])
-        java_runtime(fs, "/opt/java/openjdk", args.jdk17)
-        locale(fs)
-        python(fs)
-        site = args.pyspark   # the pyspark wheel's tree: the distribution's jars, bin and sbin
-        for d in ("jars", "bin", "sbin"):
-            fs.tree("/opt/spark/" + d, os.path.join(site, "pyspark", d), 185, 185)
-        fs.tree("/opt/spark/python/pyspark", os.path.join(site, "pyspark"), 185, 185, skip=("jars", "bin", "sbin", "__pycache__"))
-        # What spark-submit puts on a Python application's path: the pyspark and py4j zips.
-        fs.file("/opt/spark/python/lib/pyspark.zip", zipped(os.path.join(work, "pyspark.zip"), site, "pyspark", ("jars", "bin", "sbin")), 0o644, 185, 185)
-        fs.file("/opt/spark/python/lib/py4j-0.10.9.9-src.zip", zipped(os.path.join(work, "py4j.zip"), site, "py4j", ()), 0o644, 185, 185)
-        fs.text("/opt/spark/RELEASE", "Spark 4.0.1 (Git revision unknown) built for Hadoop 3.4.1\n")
-        for d in ("/opt/spark", "/opt/spark/work-dir", "/opt/spark/conf"):
-            fs.dir(d, 0o775, 185, 185)
-        fs.file("/opt/entrypoint.sh", os.path.join(SCRIPTS, "spark-entrypoint.sh"))
+    def spark(version):
+        """apache/spark:<version>-…-java17-python3-ubuntu from the pyspark <version> package's
+        tree (build-spark.sh installs one per release the spark phase offers)."""
+        venv = os.path.join(args.spark, "spark-" + version, "venv", "lib")
+        site = os.path.join(venv, os.listdir(venv)[0], "site-packages")   # lib/python3.X/site-packages
+        jars = os.listdir(os.path.join(site, "pyspark", "jars"))
+        hadoop = next(j[len("hadoop-client-api-"):-len(".jar")] for j in jars if j.startswith("hadoop-client-api-"))
+        py4j = next(d[len("py4j-"):-len(".dist-info")] for d in os.listdir(site) if d.startswith("py4j-") and d.endswith(".dist-info"))
+
+        def recipe(fs):
+            debian_slim(fs, [("spark", 185, "/nonexistent", "/bin/bash")])
+            java_runtime(fs, "/opt/java/openjdk", args.jdk17)
+            locale(fs)
+            python(fs)
+            for d in ("jars", "bin", "sbin"):   # the distribution's jars, bin and sbin
+                fs.tree("/opt/spark/" + d, os.path.join(site, "pyspark", d), 185, 185)
+            fs.tree("/opt/spark/python/pyspark", os.path.join(site, "pyspark"), 185, 185, skip=("jars", "bin", "sbin", "__pycache__"))
+            # What spark-submit puts on a Python application's path: the pyspark and py4j zips.
+            fs.file("/opt/spark/python/lib/pyspark.zip", zipped(os.path.join(work, f"pyspark-{version}.zip"), site, "pyspark", ("jars", "bin", "sbin")), 0o644, 185, 185)
+            fs.file(f"/opt/spark/python/lib/py4j-{py4j}-src.zip", zipped(os.path.join(work, f"py4j-{py4j}.zip"), site, "py4j", ()), 0o644, 185, 185)
+            fs.text("/opt/spark/RELEASE", f"Spark {version} (Git revision unknown) built for Hadoop {hadoop}\n")
+            for d in ("/opt/spark", "/opt/spark/work-dir", "/opt/spark/conf"):
+                fs.dir(d, 0o775, 185, 185)
+            fs.file("/opt/entrypoint.sh", os.path.join(SCRIPTS, "spark-entrypoint.sh"))
+        return recipe
 
     def python(fs):
         """Debian's Python 3.11 as python3 (upstream: Ubuntu's python3 or CentOS's), with the
@@ -363,7 +372,8 @@ def recipes(args, work):
         fs.tree("/usr/lib/locale/en_US.utf8", generated)
 
     return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
-            "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11, "spark": spark}
+            "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11,
+            "spark": spark("4.0.1"), "spark-3.5.7": spark("3.5.7")}
 
 
 def zipped(out, site, package, skip):
@@ -449,7 +459,7 @@ def archive(name, contract, layer, out_path):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--pyspark"):
+    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--spark"):
         p.add_argument(flag, required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
