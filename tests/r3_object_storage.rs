@@ -9,8 +9,8 @@ use bigtop_k8s::remove::list_labelled;
 use bigtop_k8s::s3::S3;
 use common::lock;
 use common::r3::*;
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DeleteParams};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
 use serde_json::json;
 
 const NS: &str = "object-storage";
@@ -37,22 +37,7 @@ async fn survives_pod_restart(client: &kube::Client, server: &str, service: &str
         let (s3, _fwd) = s3_through_forward(client, service, port).await;
         s3.put("warehouse", "r3/before-restart", b"written before the pod was deleted".to_vec()).await.expect("put");
     }
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let old_uid = pods.get(&format!("{server}-0")).await.unwrap().metadata.uid;
-    pods.delete(&format!("{server}-0"), &DeleteParams::default()).await.expect("delete the server pod");
-    let replaced = |p: Option<&Pod>| {
-        p.is_some_and(|p| {
-            p.metadata.uid != old_uid
-                && p.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(180), kube::runtime::wait::await_condition(pods, &format!("{server}-0"), replaced))
-        .await
-        .expect("the StatefulSet brings the pod back within 180 s")
-        .unwrap();
+    replace_pod(client, NS, &format!("{server}-0")).await;
     run(&["verify", NS]).expect(0);
     let (s3, _fwd) = s3_through_forward(client, service, port).await;
     assert_eq!(s3.get("warehouse", "r3/before-restart").await.expect("object kept"), b"written before the pod was deleted");

@@ -20,6 +20,8 @@ pub enum Checkpoint {
     SparkJob(SparkJobCheck),
     /// Create, fill, read and drop a table through the SQL engine.
     SqlRoundtrip(SqlCheck),
+    /// Run the addon's checkpoint Job (a run-time template) and check the evidence it prints.
+    ScriptJob(ScriptJobCheck),
 }
 
 /// Settings of the `http` checkpoint.
@@ -97,9 +99,24 @@ pub struct SqlCheck {
     pub engine: Engine,
 }
 
+/// Settings of the `script-job` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScriptJobCheck {
+    /// The addon's run-time template rendering the Job (given `vars.name` and `vars.image`).
+    pub template: String,
+    /// Key into the addon's `images` of the image the Job runs.
+    pub image: String,
+    /// Two fields of the evidence line that must hold the same value (what was sent and what
+    /// came back).
+    pub equal: [String; 2],
+    /// How long the Job may take, from its creation.
+    pub timeout_seconds: u64,
+}
+
 impl Checkpoint {
     /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
-    pub const KINDS: [&'static str; 5] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip"];
+    pub const KINDS: [&'static str; 6] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job"];
 
     /// The kind as written in `addon.yaml`.
     pub fn kind(&self) -> &'static str {
@@ -109,6 +126,7 @@ impl Checkpoint {
             Checkpoint::StorageAndPolicy(_) => "storage-and-policy",
             Checkpoint::SparkJob(_) => "spark-job",
             Checkpoint::SqlRoundtrip(_) => "sql-roundtrip",
+            Checkpoint::ScriptJob(_) => "script-job",
         }
     }
 }

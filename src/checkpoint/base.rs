@@ -9,10 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, DeleteParams, ListParams, LogParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
 
@@ -87,12 +86,8 @@ impl Objects<'_> {
         vars["image"] = self.image.into();
         let objects = crate::render::render_runtime(self.addon, "checkpoint.yaml", &vars)
             .map_err(|e| CheckpointError::Failed(format!("{e}: {}", crate::error::root_cause(&e))))?;
-        for obj in objects {
-            let gvk = crate::apply::gvk_of(&obj).expect("rendered objects have apiVersion and kind");
-            let (ar, caps) = kube::discovery::pinned_kind(self.client, &gvk).await.map_err(api("discover"))?;
-            crate::apply::apply_one(self.client, &obj, ar, caps)
-                .await
-                .map_err(|(what, why)| CheckpointError::Failed(format!("cannot apply {what}: {why}")))?;
+        for obj in &objects {
+            super::job::apply(self.client, obj).await?;
         }
         Ok(())
     }
@@ -175,43 +170,8 @@ async fn job_output(objects: &Objects<'_>, name: &str, script: &str, expect_succ
     let volume = if name.starts_with("client") { "scratch" } else { "data" };
     let backoff = if expect_success { 2 } else { 0 };
     objects.apply(json!({"object": "job", "name": name, "script": script, "volume": volume, "backoff": backoff})).await?;
-    let c = objects.client;
-    let jobs: Api<Job> = Api::namespaced(c.clone(), NAMESPACE);
-    let finished = |j: Option<&Job>| {
-        j.and_then(|j| j.status.as_ref())
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
-    };
-    let done = tokio::time::timeout(STEP_TIMEOUT, await_condition(jobs.clone(), name, finished))
-        .await
-        .map_err(|_| {
-            CheckpointError::Failed(format!(
-                "Job {NAMESPACE}/{name} did not finish within {}s (is the PVC Pending? `kubectl -n {NAMESPACE} describe pvc,pod`)",
-                STEP_TIMEOUT.as_secs()
-            ))
-        })?
-        .map_err(|e| CheckpointError::Failed(e.to_string()))?;
-    let complete = done
-        .and_then(|j| j.status)
-        .and_then(|s| s.conditions)
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"));
-    let pods: Api<Pod> = Api::namespaced(c.clone(), NAMESPACE);
-    let mut attempts = pods
-        .list(&ListParams::default().labels(&format!("bigtop.apache.org/checkpoint={name}")))
-        .await
-        .map_err(api("list checkpoint pods"))?
-        .items;
-    // The evidence is the output of the attempt that succeeded (or, on failure, the last one),
-    // never an earlier failed retry's.
-    attempts.sort_by_key(|p| {
-        let succeeded = p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded");
-        (succeeded, p.metadata.creation_timestamp.clone())
-    });
-    let logs = match attempts.pop().and_then(|p| p.metadata.name) {
-        Some(p) => pods.logs(&p, &LogParams::default()).await.map_err(api("read checkpoint logs"))?,
-        None => String::new(),
-    };
-    if complete { Ok(logs.trim().to_string()) } else { Err(CheckpointError::Failed(format!("Job {name} failed: {}", logs.trim()))) }
+    let (complete, logs) = super::job::finish(objects.client, NAMESPACE, name, STEP_TIMEOUT).await?;
+    if complete { Ok(logs) } else { Err(CheckpointError::Failed(format!("Job {name} failed: {logs}"))) }
 }
 
 fn api(action: &str) -> impl Fn(kube::Error) -> CheckpointError + '_ {

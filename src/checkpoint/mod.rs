@@ -4,6 +4,7 @@
 
 mod base;
 mod http;
+mod job;
 pub mod s3;
 pub mod spark;
 pub mod sql;
@@ -80,5 +81,6 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         Checkpoint::StorageAndPolicy(s) => base::run(ctx, s).await,
         Checkpoint::SparkJob(s) => spark::run(ctx, s).await,
         Checkpoint::SqlRoundtrip(s) => sql::run(ctx, s).await,
+        Checkpoint::ScriptJob(s) => job::run(ctx, s).await,
     }
 }

@@ -363,6 +363,11 @@ pub(super) enum Command {
         #[command(subcommand)]
         command: SparkCommand,
     },
+    /// Kafka topics of the streaming phase: produce records, consume them.
+    Kafka {
+        #[command(subcommand)]
+        command: KafkaCommand,
+    },
     /// Check Docker, the machine and Kubernetes access, each with its fix.
     Doctor {
         /// Profile whose budget Docker's memory and CPUs are checked against.
@@ -407,6 +412,33 @@ pub(super) enum SparkCommand {
         /// Only ask the API server to validate what would be created (server-side dry run).
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum KafkaCommand {
+    /// Send records to a topic, one per line of a file or of stdin (the topic is created when
+    /// missing).
+    Produce {
+        /// The topic.
+        topic: String,
+        /// File of records, one per line; - (the default) for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+    /// Print a topic's records, one per line, until none arrived for --idle-seconds.
+    Consume {
+        /// The topic.
+        topic: String,
+        /// Start from the oldest record kept, not only new ones.
+        #[arg(long)]
+        from_beginning: bool,
+        /// Stop after this many records.
+        #[arg(long)]
+        max: Option<u64>,
+        /// Stop when no record arrived for this many seconds.
+        #[arg(long, default_value_t = 10)]
+        idle_seconds: u64,
     },
 }
 

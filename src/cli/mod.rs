@@ -91,6 +91,18 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
             }
         }
         Command::Spark { command } => print(f, &commands::spark::submit(g, &command.submit_args()).await?, commands::spark::text),
+        Command::Kafka { command: KafkaCommand::Produce { topic, input } } => {
+            print(f, &commands::kafka::produce(g, topic, input).await?, commands::kafka::produced_text)
+        }
+        Command::Kafka { command: KafkaCommand::Consume { topic, from_beginning, max, idle_seconds } } => {
+            let args = commands::kafka::ConsumeArgs {
+                topic: topic.clone(),
+                from_beginning: *from_beginning,
+                max: *max,
+                idle_seconds: *idle_seconds,
+            };
+            print(f, &commands::kafka::consume(g, &args).await?, commands::kafka::consumed_text)
+        }
         Command::Sql { statement } => print(f, &commands::sql::run(g, statement).await?, crate::sql::table),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "bigtop-k8s", &mut std::io::stdout());

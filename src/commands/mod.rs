@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod doctor;
 pub mod endpoints;
 pub mod images;
+pub mod kafka;
 pub mod phases;
 pub mod remove;
 pub mod render;

