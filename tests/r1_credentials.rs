@@ -85,7 +85,7 @@ async fn drifted_keys_are_refused_and_rotate_keys_replaces_them_and_every_copy()
     assert_eq!(setup_jobs(&client).await, jobs_after);
 
     let out = run(&["rotate-keys", "hdfs"]).expect(2);
-    assert!(out.stderr.contains("the lake has no service hdfs") && out.stderr.contains("sql, spark, cleaner"), "{}", out.stderr);
+    assert!(out.stderr.contains("the lake has no service hdfs") && out.stderr.contains("sql, spark, cleaner, streaming"), "{}", out.stderr);
     remove(&["spark", "object-storage"]);
     let out = run(&["rotate-keys"]).expect(3);
     assert!(

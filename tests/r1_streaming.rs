@@ -21,8 +21,15 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(0);
     assert_eq!(list_labelled(&client, "streaming").await.unwrap(), before, "a second run changes nothing");
 
-    // Production: three voters, each named in the quorum, topics replicated three times. (A
-    // StatefulSet's volume size cannot change in place, so this is a fresh install.)
+    // A StatefulSet's volume size cannot change in place: the error says what to do instead.
+    let out = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--set", "kafka.storage=3Gi"]).expect(1);
+    assert!(
+        out.stderr.contains("volume size cannot change once installed") && out.stderr.contains("remove-phase streaming"),
+        "{}",
+        out.stderr
+    );
+
+    // Production: three voters, each named in the quorum, topics replicated three times.
     run(&["remove-phase", "streaming"]).expect(0);
     run(&["add-phase", "streaming", "--profile", "production", "--no-verify", "--timeout", "120"]).expect(0);
     let set = Api::<StatefulSet>::namespaced(client.clone(), "streaming").get("kafka").await.unwrap();

@@ -1,7 +1,8 @@
 //! R2: a real Kafka 4.1.1 (broker and controller in one JVM, KRaft) started by the streaming
 //! phase's own start.sh with its own server.properties — only the listeners, the voter's address
 //! and the log directory moved to loopback and a temp dir — then the phase's own checkpoint.sh
-//! against it: 1,000 records to a topic and back, sha256 equal. The image's bin/*.sh scripts are
+//! against it: 1,000 records to a topic and back, sha256 equal, on the cluster's listener and on
+//! the one a port-forward serves. The image's bin/*.sh scripts are
 //! the R3 look-alike's stand-ins (tests/env/images/scripts/kafka-run.sh), which run the same
 //! classes from Maven Central's jars (build-kafka.sh): Maven has no Kafka distribution.
 
@@ -11,18 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::kafka::{SCRIPTS, install_tools};
 use common::servers::{Server, await_tcp, find, free_port, render};
 use serde_json::Value;
-
-/// The scripts our start.sh and checkpoint.sh call, each a link to the stand-in.
-const SCRIPTS: [&str; 5] =
-    ["kafka-storage.sh", "kafka-server-start.sh", "kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh"];
-
-fn classpath() -> PathBuf {
-    let root = PathBuf::from(std::env::var_os("BIGTOP_R2_KAFKA_ROOT").expect("BIGTOP_R2_KAFKA_ROOT (set by tests/env/test.sh)"));
-    assert!(root.join("classpath.done").exists(), "Kafka missing: run `bash tests/env/build-kafka.sh`");
-    root.join("classpath")
-}
 
 /// The rendered kafka-conf files.
 fn conf() -> BTreeMap<String, String> {
@@ -53,25 +45,20 @@ struct Kafka {
     dir: tempfile::TempDir,
     port: u16,
     controller: u16,
+    /// The EXTERNAL listener's, which a port-forward serves on a user's machine.
+    external: u16,
     conf: BTreeMap<String, String>,
 }
 
 impl Kafka {
     fn new() -> Kafka {
         let dir = tempfile::tempdir().unwrap();
-        // As in the image: /opt/kafka/bin/<script> and /opt/kafka/libs.
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(classpath(), dir.path().join("libs")).unwrap();
-        let stand_in = common::repo().join("tests/env/images/scripts/kafka-run.sh");
-        for script in SCRIPTS {
-            std::os::unix::fs::symlink(&stand_in, bin.join(script)).unwrap();
-        }
+        install_tools(dir.path());
         for d in ["conf", "work", "data", "client"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         let conf = conf();
-        Kafka { dir, port: free_port(), controller: free_port(), conf }
+        Kafka { dir, port: free_port(), controller: free_port(), external: free_port(), conf }
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -83,7 +70,13 @@ impl Kafka {
         let properties = moved(
             &self.conf["server.properties"],
             &[
-                ("listeners", format!("PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}", self.port, self.controller)),
+                (
+                    "listeners",
+                    format!(
+                        "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{},EXTERNAL://127.0.0.1:{}",
+                        self.port, self.controller, self.external
+                    ),
+                ),
                 ("controller.quorum.voters", format!("0@127.0.0.1:{}", self.controller)),
                 ("log.dirs", self.path("data").display().to_string()),
             ],
@@ -98,6 +91,7 @@ impl Kafka {
             .env("NODE_ID", "0")
             .env("NODE_HOST", "127.0.0.1")
             .env("CLIENT_PORT", self.port.to_string())
+            .env("EXTERNAL_PORT", self.external.to_string())
             .env("CLUSTER_ID", "bigtopR2kafkaCluster01")
             .env("KAFKA_HEAP_OPTS", "-Xmx512m");
         let server = Server::start(cmd, &self.path("server.log"));
@@ -128,7 +122,7 @@ fn evidence(output: &str) -> Value {
 }
 
 #[test]
-fn kafka_starts_as_rendered_and_the_checkpoint_passes_catches_a_lost_record_and_survives_a_restart() {
+fn kafka_starts_as_rendered_and_the_checkpoint_passes_catches_a_lost_record_and_survives_a_restart_on_both_listeners() {
     let kafka = Kafka::new();
     let server = kafka.start();
     let bootstrap = format!("127.0.0.1:{}", kafka.port);

@@ -109,9 +109,10 @@ async fn every_key_is_checked_against_the_server_and_drift_is_named() {
             Grant { key: lake.key("sql"), read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
             Grant { key: spark, read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
             Grant { key: lake.key("cleaner"), read: strings(&["raw"]), write: strings(&["clean"]) },
+            Grant { key: lake.key("streaming"), read: vec![], write: strings(&["raw"]) },
         ]
     };
-    assert_eq!(keys_as_granted(&lake.endpoint, "us-east-1", &grants(lake.key("spark"))).await.unwrap(), 3);
+    assert_eq!(keys_as_granted(&lake.endpoint, "us-east-1", &grants(lake.key("spark"))).await.unwrap(), 4);
 
     // The spark Secret regenerated after setup: the server still holds the old key.
     let mut drifted = lake.key("spark");

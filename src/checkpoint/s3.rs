@@ -95,22 +95,30 @@ async fn grants(ctx: &Context<'_>) -> Result<Vec<Grant>, CheckpointError> {
     Ok(out)
 }
 
-/// Each key must be the one the server holds (it may list its readable buckets) and may write
-/// nowhere outside its row (a write to every other bucket is refused). Returns how many keys.
+/// Each key must be the one the server holds (it may list its readable buckets, and write and
+/// delete an object in each bucket it writes — for a write-only key that is the only proof) and
+/// may write nowhere outside its row (a write to every other bucket is refused). Returns how
+/// many keys.
 pub async fn keys_as_granted(endpoint: &str, region: &str, grants: &[Grant]) -> Result<usize, CheckpointError> {
     let all: std::collections::BTreeSet<&String> = grants.iter().flat_map(|g| g.read.iter().chain(&g.write)).collect();
     for g in grants {
         let s3 = S3::new(endpoint, region, &g.key.access_key, &g.key.secret_key).map_err(|e| CheckpointError::Failed(e.to_string()))?;
+        let refused = |e: crate::s3::S3Error| match e.is_access_denied() {
+            true => CheckpointError::Failed(format!(
+                "the server refuses the key in Secret {} ({e}): the Secret no longer holds the key setup gave the server (changed or regenerated since)",
+                g.key.secret_ref
+            )),
+            false => CheckpointError::Failed(e.to_string()),
+        };
         for bucket in &g.read {
-            s3.list(bucket, "bigtop-checkpoint/").await.map_err(|e| match e.is_access_denied() {
-                true => CheckpointError::Failed(format!(
-                    "the server refuses the key in Secret {} ({e}): the Secret no longer holds the key setup gave the server (changed or regenerated since)",
-                    g.key.secret_ref
-                )),
-                false => CheckpointError::Failed(e.to_string()),
-            })?;
+            s3.list(bucket, "bigtop-checkpoint/").await.map_err(refused)?;
         }
         let prefix = format!("bigtop-checkpoint/{}", crate::secrets::random(12, crate::catalog::Alphabet::Hex));
+        for bucket in g.write.iter().filter(|b| !g.read.contains(b)) {
+            let key = format!("{prefix}/written");
+            s3.put(bucket, &key, b"x".to_vec()).await.map_err(refused)?;
+            s3.delete(bucket, &key).await.map_err(refused)?;
+        }
         for forbidden in all.iter().filter(|b| !g.write.contains(b)) {
             narrowing(&s3, &Target { endpoint, region, key: &g.key, bucket: "", forbidden }, &prefix).await?;
         }

@@ -16,6 +16,7 @@ use crate::provider::existing::Existing;
 use crate::provider::kind_cluster::{self, KindCluster};
 
 mod args;
+mod service_args;
 
 pub use args::Cli;
 use args::*;
@@ -91,18 +92,7 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
             }
         }
         Command::Spark { command } => print(f, &commands::spark::submit(g, &command.submit_args()).await?, commands::spark::text),
-        Command::Kafka { command: KafkaCommand::Produce { topic, input } } => {
-            print(f, &commands::kafka::produce(g, topic, input).await?, commands::kafka::produced_text)
-        }
-        Command::Kafka { command: KafkaCommand::Consume { topic, from_beginning, max, idle_seconds } } => {
-            let args = commands::kafka::ConsumeArgs {
-                topic: topic.clone(),
-                from_beginning: *from_beginning,
-                max: *max,
-                idle_seconds: *idle_seconds,
-            };
-            print(f, &commands::kafka::consume(g, &args).await?, commands::kafka::consumed_text)
-        }
+        Command::Kafka { command } => kafka(g, command).await?,
         Command::Sql { statement } => print(f, &commands::sql::run(g, statement).await?, crate::sql::table),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "bigtop-k8s", &mut std::io::stdout());
@@ -121,6 +111,25 @@ async fn dispatch(g: &Globals, command: &Command) -> Result<Exit, Error> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// `kafka produce` or `kafka consume`.
+async fn kafka(g: &Globals, command: &KafkaCommand) -> Result<(), Error> {
+    match command {
+        KafkaCommand::Produce { topic, input } => {
+            print(g.format, &commands::kafka::produce(g, topic, input).await?, commands::kafka::produced_text)
+        }
+        KafkaCommand::Consume { topic, from_beginning, max, idle_seconds } => {
+            let args = commands::kafka::ConsumeArgs {
+                topic: topic.clone(),
+                from_beginning: *from_beginning,
+                max: *max,
+                idle_seconds: *idle_seconds,
+            };
+            print(g.format, &commands::kafka::consume(g, &args).await?, commands::kafka::consumed_text)
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(verbose: u8) {

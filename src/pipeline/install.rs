@@ -31,9 +31,8 @@ pub(super) async fn apply(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Resu
     }
     let objects = &rendered.objects;
     p.applied = applier.apply_all(objects).await.map_err(|e| {
-        Error::failure(format!("cannot apply phase {phase}"))
-            .with_source(e)
-            .with_hint(format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"))
+        let hint = apply_hint(phase, &e);
+        Error::failure(format!("cannot apply phase {phase}")).with_source(e).with_hint(hint)
     })?;
     let pruned = crate::remove::prune_replaced_jobs(client, phase, &p.applied).await.map_err(|e| {
         Error::failure(format!("cannot remove the replaced Jobs of phase {phase}"))
@@ -45,6 +44,19 @@ pub(super) async fn apply(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Resu
         _ => step.done(format!("{} objects; removed replaced {}", p.applied.len(), pruned.join(", "))),
     }
     Ok(())
+}
+
+/// The next step after a failed apply. A StatefulSet keeps its volume templates (and selector)
+/// for life, so a changed volume size can only come with a reinstall, which loses the volumes.
+fn apply_hint(phase: &str, e: &crate::apply::ApplyError) -> String {
+    let fixed_fields = matches!(e, crate::apply::ApplyError::Objects(failures)
+        if failures.iter().any(|(o, why)| o.starts_with("StatefulSet/") && why.contains("updates to statefulset spec for fields other than")));
+    match fixed_fields {
+        true => format!(
+            "a StatefulSet's volume size cannot change once installed: keep the value it was installed with (`bigtop-k8s status -o json` lists the parameters), or `bigtop-k8s remove-phase {phase}` (its volumes and their data go too) and add it again"
+        ),
+        false => format!("`bigtop-k8s render {phase}` shows the objects; fix the --set value or template named above"),
+    }
 }
 
 /// Wait until the phase's workloads (and custom resources with a Ready condition) are ready.

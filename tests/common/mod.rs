@@ -98,6 +98,7 @@ pub fn remove(phases: &[&str]) {
 }
 pub mod capi;
 pub mod fetcher;
+pub mod kafka;
 pub mod r3;
 pub mod servers;
 pub mod spark;

@@ -273,7 +273,7 @@ impl Garage {
         let phase = catalog.phase("object-storage").unwrap();
         let resolved = params::resolve(&catalog, Profile::Ci, &Overrides::default()).unwrap();
         let mut keys = BTreeMap::new();
-        for svc in ["sql", "spark", "cleaner"] {
+        for svc in ["sql", "spark", "cleaner", "streaming"] {
             let s = format!("s3-{svc}");
             keys.insert(svc.to_string(), (secret_value(&self.objects, &s, "access-key"), secret_value(&self.objects, &s, "secret-key")));
         }
