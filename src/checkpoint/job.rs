@@ -19,7 +19,7 @@ pub(super) async fn run(ctx: &Context<'_>, s: &ScriptJobCheck) -> Result<Evidenc
     if !ctx.addon.images.contains_key(&s.image) {
         return Err(CheckpointError::Setting(format!("image {}", s.image)));
     }
-    let name = format!("bigtop-checkpoint-{}", crate::state::now().replace([':', 'T', 'Z', '-'], "").to_lowercase());
+    let name = unique_name("bigtop-checkpoint");
     let vars = json!({"name": name, "image": s.image});
     let objects = crate::render::render_runtime(ctx.addon, &s.template, &vars)
         .map_err(|e| CheckpointError::Failed(format!("{e}: {}", crate::error::root_cause(&e))))?;
@@ -42,6 +42,12 @@ pub(super) async fn run(ctx: &Context<'_>, s: &ScriptJobCheck) -> Result<Evidenc
     let mut evidence: Evidence = reported.into_iter().collect();
     evidence.insert("jobSeconds".into(), json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0));
     Ok(evidence)
+}
+
+/// `prefix-<time>-<random>`: sortable by start, and two runs in the same second do not collide.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    let time = crate::state::now().replace([':', 'T', 'Z', '-'], "").to_lowercase();
+    format!("{prefix}-{time}-{}", crate::secrets::random(4, crate::catalog::Alphabet::Hex))
 }
 
 /// Apply one rendered object with server-side apply.
@@ -129,6 +135,13 @@ mod tests {
 
     fn equal() -> [String; 2] {
         ["sent".into(), "received".into()]
+    }
+
+    #[test]
+    fn names_are_valid_and_unique() {
+        let (a, b) = (unique_name("bigtop-checkpoint"), unique_name("bigtop-checkpoint"));
+        assert_ne!(a, b);
+        assert!(a.len() <= 63 && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{a}");
     }
 
     #[test]

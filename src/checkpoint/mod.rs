@@ -7,6 +7,8 @@ mod http;
 mod job;
 pub mod s3;
 pub mod spark;
+
+pub(crate) use job::unique_name;
 pub mod sql;
 
 use std::collections::BTreeMap;

@@ -157,7 +157,7 @@ impl Client {
             return Err(Error::prerequisite(format!("the {} phase is not installed", addon.phase))
                 .with_hint(format!("bigtop-k8s add-phase {}", addon.phase)));
         }
-        let name = format!("kafka-client-{}", crate::state::now().replace([':', 'T', 'Z', '-'], "").to_lowercase());
+        let name = crate::checkpoint::unique_name("kafka-client");
         let vars = json!({"name": name, "image": IMAGE, "lifetime": LIFETIME_SECONDS});
         let objects = crate::render::render_runtime(addon, "client.yaml", &vars)
             .map_err(|e| Error::failure("cannot render the client pod").with_source(e))?;
