@@ -8,20 +8,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::kafka::{SCRIPTS, install_tools};
-use common::servers::{Server, await_tcp, find, free_port, render};
+use common::servers::{Server, await_tcp, free_port, render};
+use common::sql_servers::config_file;
 use serde_json::Value;
-
-/// The rendered kafka-conf files.
-fn conf() -> BTreeMap<String, String> {
-    let objects = render("kafka", &[]);
-    let data = find(&objects, "ConfigMap", "kafka-conf")["data"].as_object().unwrap().clone();
-    data.into_iter().map(|(k, v)| (k, v.as_str().unwrap().to_string())).collect()
-}
 
 /// server.properties with `moved` keys replaced; panics if one is gone (then this test would no
 /// longer run the shipped file).
@@ -47,7 +40,8 @@ struct Kafka {
     controller: u16,
     /// The EXTERNAL listener's, which a port-forward serves on a user's machine.
     external: u16,
-    conf: BTreeMap<String, String>,
+    /// The rendered objects: start.sh, server.properties and checkpoint.sh come from them.
+    objects: Vec<Value>,
 }
 
 impl Kafka {
@@ -57,8 +51,12 @@ impl Kafka {
         for d in ["conf", "work", "data", "client"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        let conf = conf();
-        Kafka { dir, port: free_port(), controller: free_port(), external: free_port(), conf }
+        Kafka { dir, port: free_port(), controller: free_port(), external: free_port(), objects: render("kafka", &[]) }
+    }
+
+    /// A file of the rendered kafka-conf ConfigMap.
+    fn conf(&self, key: &str) -> String {
+        config_file(&self.objects, "kafka-conf", key)
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -68,7 +66,7 @@ impl Kafka {
     /// The phase's start.sh with the node's identity as the pod gives it.
     fn start(&self) -> Server {
         let properties = moved(
-            &self.conf["server.properties"],
+            &self.conf("server.properties"),
             &[
                 (
                     "listeners",
@@ -82,7 +80,7 @@ impl Kafka {
             ],
         );
         std::fs::write(self.path("conf/server.properties"), properties).unwrap();
-        std::fs::write(self.path("start.sh"), &self.conf["start.sh"]).unwrap();
+        std::fs::write(self.path("start.sh"), &self.conf("start.sh")).unwrap();
         let mut cmd = Command::new("bash");
         cmd.arg(self.path("start.sh"))
             .env("KAFKA_BIN", self.path("bin"))
@@ -102,7 +100,7 @@ impl Kafka {
     /// The phase's checkpoint.sh against `bootstrap` with the scripts of `bin`: its exit
     /// status and output.
     fn checkpoint(&self, bootstrap: &str, bin: &Path) -> (bool, String) {
-        std::fs::write(self.path("checkpoint.sh"), &self.conf["checkpoint.sh"]).unwrap();
+        std::fs::write(self.path("checkpoint.sh"), &self.conf("checkpoint.sh")).unwrap();
         let out = Command::new("bash")
             .arg(self.path("checkpoint.sh"))
             .env("KAFKA_BIN", bin)

@@ -29,15 +29,14 @@ pub(super) async fn run(ctx: &Context<'_>, s: &ScriptJobCheck) -> Result<Evidenc
     }
     let ns = &ctx.addon.namespace;
     let (complete, logs) = finish(ctx.client, ns, &name, Duration::from_secs(s.timeout_seconds)).await?;
-    let reported = evidence_line(&logs);
     if !complete {
         return Err(CheckpointError::Failed(format!(
             "Job {ns}/{name} failed (its pod is kept: `kubectl -n {ns} logs job/{name}`):\n{}",
             tail(&logs)
         )));
     }
-    let reported =
-        reported.ok_or_else(|| CheckpointError::Failed(format!("Job {ns}/{name} printed no BIGTOP_CHECKPOINT line:\n{}", tail(&logs))))?;
+    let reported = evidence_line(&logs)
+        .ok_or_else(|| CheckpointError::Failed(format!("Job {ns}/{name} printed no BIGTOP_CHECKPOINT line:\n{}", tail(&logs))))?;
     check(&reported, &s.equal)?;
     let mut evidence: Evidence = reported.into_iter().collect();
     evidence.insert("jobSeconds".into(), json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0));
