@@ -80,7 +80,7 @@ impl Kafka {
             ],
         );
         std::fs::write(self.path("conf/server.properties"), properties).unwrap();
-        std::fs::write(self.path("start.sh"), &self.conf("start.sh")).unwrap();
+        std::fs::write(self.path("start.sh"), self.conf("start.sh")).unwrap();
         let mut cmd = Command::new("bash");
         cmd.arg(self.path("start.sh"))
             .env("KAFKA_BIN", self.path("bin"))
@@ -100,7 +100,7 @@ impl Kafka {
     /// The phase's checkpoint.sh against `bootstrap` with the scripts of `bin`: its exit
     /// status and output.
     fn checkpoint(&self, bootstrap: &str, bin: &Path) -> (bool, String) {
-        std::fs::write(self.path("checkpoint.sh"), &self.conf("checkpoint.sh")).unwrap();
+        std::fs::write(self.path("checkpoint.sh"), self.conf("checkpoint.sh")).unwrap();
         let out = Command::new("bash")
             .arg(self.path("checkpoint.sh"))
             .env("KAFKA_BIN", bin)
