@@ -21,6 +21,7 @@ pub mod docker;
 pub mod error;
 pub mod fetch;
 pub mod forward;
+pub mod jupyter;
 pub mod output;
 pub mod params;
 pub mod pipeline;

@@ -196,6 +196,7 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
         lake => minijinja::Value::from(minijinja::value::Serde(&input.contracts.lake)),
         metastore => minijinja::Value::from(minijinja::value::Serde(&input.contracts.metastore)),
         sql_engine => minijinja::Value::from(minijinja::value::Serde(&input.contracts.sql_engine)),
+        spark => minijinja::Value::from(minijinja::value::Serde(&input.contracts.spark)),
         client_phases => minijinja::Value::from(minijinja::value::Serde(&input.client_phases)),
         namespace => &addon.namespace,
         phase => &addon.phase,

@@ -1,6 +1,7 @@
 //! R1: the streaming phase on the real control plane — strict apply (one node at the laptop
-//! profile, a three-voter quorum at production), zero changes on re-apply, clean removal.
-//! Simulated pods cannot run Kafka: the broker and the checkpoint's script are R2's.
+//! profile, a three-voter quorum at production; with ZooKeeper, one server or an ensemble of
+//! three), zero changes on re-apply, clean removal. Simulated pods cannot run Kafka or
+//! ZooKeeper: the servers and the checkpoints' scripts are R2's and R3's.
 
 mod common;
 
@@ -29,9 +30,48 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
         out.stderr
     );
 
-    // Production: three voters, each named in the quorum, topics replicated three times.
+    // ZooKeeper (for NiFi) is an option of the phase: it adds its own objects, and a second run
+    // changes nothing.
+    let zk = ["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--set", "streaming.coordination=zookeeper"];
+    run(&zk).expect(0);
+    let with_zookeeper = list_labelled(&client, "streaming").await.unwrap();
+    for object in ["StatefulSet/streaming/zookeeper", "Service/streaming/zookeeper-nodes", "NetworkPolicy/streaming/zookeeper"] {
+        assert!(with_zookeeper.iter().any(|(o, _)| o == object), "{object} in {with_zookeeper:?}");
+    }
+    run(&zk).expect(0);
+    assert_eq!(list_labelled(&client, "streaming").await.unwrap(), with_zookeeper, "a second run changes nothing");
+    // Dropping it again would abandon its data: refused, with the way out.
+    let dropped = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(2);
+    assert!(
+        dropped.stderr.contains("would leave its data behind") && dropped.stderr.contains("remove-phase streaming"),
+        "{}",
+        dropped.stderr
+    );
+
+    // Production: three voters, each named in the quorum, topics replicated three times; an
+    // ensemble of three ZooKeeper servers.
     run(&["remove-phase", "streaming"]).expect(0);
-    run(&["add-phase", "streaming", "--profile", "production", "--no-verify", "--timeout", "120"]).expect(0);
+    run(&[
+        "add-phase",
+        "streaming",
+        "--profile",
+        "production",
+        "--no-verify",
+        "--timeout",
+        "120",
+        "--set",
+        "streaming.coordination=zookeeper",
+    ])
+    .expect(0);
+    let ensemble = Api::<StatefulSet>::namespaced(client.clone(), "streaming").get("zookeeper").await.unwrap();
+    assert_eq!(ensemble.spec.unwrap().replicas, Some(3));
+    let zoo = Api::<ConfigMap>::namespaced(client.clone(), "streaming").get("zookeeper-conf").await.unwrap();
+    let zoo_cfg = &zoo.data.unwrap()["zoo.cfg"];
+    assert!(
+        zoo_cfg.contains("standaloneEnabled=false\n")
+            && zoo_cfg.contains("server.3=zookeeper-2.zookeeper-nodes.streaming.svc:2888:3888;2181"),
+        "{zoo_cfg}"
+    );
     let set = Api::<StatefulSet>::namespaced(client.clone(), "streaming").get("kafka").await.unwrap();
     assert_eq!(set.spec.unwrap().replicas, Some(3));
     let conf = Api::<ConfigMap>::namespaced(client.clone(), "streaming").get("kafka-conf").await.unwrap();

@@ -2,7 +2,8 @@
 //! submitter, driver and executor pods, all from the catalog's images (the look-alikes imported
 //! into containerd). The init containers fetch and check their jars from a Maven repository
 //! inside the test namespace (the path an offline cluster takes); every checkpoint goes through
-//! real port-forwards, and Spark's reads the table the sql checkpoint wrote, through the metastore.
+//! real port-forwards, and Spark's reads the table the sql checkpoint wrote, through the metastore;
+//! so does a notebook kernel's Spark (JupyterLab, client mode) on the Trino lakehouse.
 
 mod common;
 
@@ -14,7 +15,7 @@ use common::lock;
 use common::r3::*;
 use common::servers::render;
 use common::sql_servers::{config_file, sql_cache};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, ListParams, LogParams};
 
 const NS: &str = "sql";
@@ -130,6 +131,7 @@ async fn spark_runs_over_the_metastore(client: &kube::Client, maven: &MavenRepos
     assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
     // The evidence names the table it read: the checkpoint compared its rows with the sql ones.
     assert!(out.stdout.contains("table=bigtop_checkpoint.rows"), "the spark checkpoint did not read the sql table:\n{}", out.stdout);
+    notebooks_read_the_lake(client).await;
 
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("args.py");
@@ -151,6 +153,53 @@ async fn spark_runs_over_the_metastore(client: &kube::Client, maven: &MavenRepos
     let kept = pods.iter().filter_map(|p| p.metadata.name.as_deref()).filter(|n| n.contains("driver")).count();
     assert!(kept > 0, "the failed job's driver pod was not kept");
     remove_spark(client).await;
+}
+
+/// JupyterLab on the same lake: its checkpoint starts a kernel through a port-forward, whose Spark
+/// driver (in the notebook pod, client mode) runs an executor pod, reads the parquet the spark
+/// checkpoint just wrote and the sql table through the metastore; the URL carries the token;
+/// removing the phase leaves the spark phase and no notebook container.
+async fn notebooks_read_the_lake(client: &kube::Client) {
+    let out = run(&["add-phase", "notebooks", "--profile", "laptop", "--timeout", "600"]).expect(0);
+    assert!(out.stdout.contains("checkpoint passed"), "{}", out.stdout);
+    for evidence in ["rows=1000", "table=bigtop_checkpoint.rows", "master=k8s://https://kubernetes.default.svc:443"] {
+        assert!(out.stdout.contains(evidence), "no {evidence} in the notebooks checkpoint's evidence:\n{}", out.stdout);
+    }
+    let token = bigtop_k8s::secrets::read_value(client, SPARK, "notebook-token", "token").await.unwrap();
+    let endpoints = run(&["endpoints"]).expect(0);
+    assert!(endpoints.stdout.contains(&format!("/lab?token={token}")), "{}", endpoints.stdout);
+
+    // The sample notebook, as shipped, runs cell by cell in one kernel on the pods.
+    let conf = Api::<ConfigMap>::namespaced(client.clone(), SPARK).get("notebook-conf").await.unwrap();
+    let notebook = conf.data.unwrap()["lakehouse.ipynb"].clone();
+    let lab = bigtop_k8s::forward::forward(client, SPARK, "jupyter", 8888, 0).await.unwrap();
+    let jupyter = bigtop_k8s::jupyter::Jupyter::new(&format!("http://{}", lab.local), &token).unwrap();
+    let kernel = jupyter.start_kernel("python3").await.unwrap();
+    let mut printed = String::new();
+    for cell in common::notebook_code_cells(&notebook) {
+        let ran = jupyter.execute(&kernel, &cell, Duration::from_secs(300)).await.unwrap();
+        assert!(ran.error.is_none(), "the sample notebook's cell\n{cell}\nraised {:?}", ran.error);
+        printed.push_str(&ran.stdout);
+    }
+    jupyter.delete_kernel(&kernel).await.unwrap();
+    drop(lab);
+    assert!(printed.contains("|1000|332833500|") && printed.contains("checkpoint|"), "the sample notebook showed:\n{printed}");
+
+    run(&["remove-phase", "notebooks"]).expect(0);
+    assert!(list_labelled(client, "notebooks").await.unwrap().is_empty());
+    // The notebook pod goes with its Deployment, the session's executors (notebook-…) with it.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), SPARK);
+    let mut left = Vec::new();
+    for _ in 0..120 {
+        let names: Vec<String> =
+            pods.list(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|p| p.metadata.name).collect();
+        left = names.into_iter().filter(|n| n.starts_with("jupyter-") || n.starts_with("notebook-")).collect();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(left.is_empty(), "notebook pods left after remove-phase notebooks: {left:?}");
 }
 
 /// Spark 3.5.7 (Hadoop 3.3.4: S3A through the AWS SDK v1 and its own credentials provider) on

@@ -51,7 +51,7 @@ fn from_this_machine_through_the_forward(dir: &std::path::Path) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_and_removes_completely() {
+async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_zookeeper_joins_and_all_removes_completely() {
     let _guard = lock();
     let client = client().await;
     let _ = run(&["remove-phase", NS]);
@@ -78,6 +78,15 @@ async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_and_
     assert!(!log.contains("Formatting"), "the restarted node formatted its volume again:\n{log}");
     let out = run(&["kafka", "consume", "r3-events", "--from-beginning", "--max", "3"]).expect(0);
     assert!(out.stdout.contains("(3 records from topic r3-events)"), "the records did not survive the restart:\n{}", out.stdout);
+
+    // ZooKeeper joins the phase (the coordination NiFi will use): its server runs the rendered
+    // start.sh and zoo.cfg, is ready once it serves, and its checkpoint Job writes and reads a
+    // znode through the NetworkPolicy; Kafka's checkpoint passes again beside it.
+    let out = run(&["add-phase", NS, "--profile", "laptop", "--set", "streaming.coordination=zookeeper", "--timeout", "300"]).expect(0);
+    assert!(out.stdout.contains("checkpoint passed"), "{}\n{}", out.stdout, out.stderr);
+    for evidence in ["kafka: ", "records=1000", "zookeeper: ", "znode=/bigtop-checkpoint-"] {
+        assert!(out.stdout.contains(evidence), "no {evidence} in the evidence:\n{}", out.stdout);
+    }
 
     run(&["remove-phase", NS]).expect(0);
     assert_eq!(list_labelled(&client, NS).await.unwrap(), Vec::<(String, String)>::new());

@@ -22,6 +22,8 @@ pub enum Checkpoint {
     SqlRoundtrip(SqlCheck),
     /// Run the addon's checkpoint Job (a run-time template) and check the evidence it prints.
     ScriptJob(ScriptJobCheck),
+    /// Run a cell in a new kernel of a Jupyter server and check the evidence it prints.
+    NotebookCell(NotebookCheck),
 }
 
 /// Settings of the `http` checkpoint.
@@ -114,9 +116,28 @@ pub struct ScriptJobCheck {
     pub timeout_seconds: u64,
 }
 
+/// Settings of the `notebook-cell` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NotebookCheck {
+    /// Service of the Jupyter server in the addon namespace.
+    pub service: String,
+    /// Its port.
+    pub port: u16,
+    /// Where its login token is.
+    pub token: super::SecretKeyRef,
+    /// ConfigMap in the addon namespace holding the cell.
+    pub configmap: String,
+    /// Its key there.
+    pub file: String,
+    /// How long the kernel and the cell may take together.
+    pub timeout_seconds: u64,
+}
+
 impl Checkpoint {
     /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
-    pub const KINDS: [&'static str; 6] = ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job"];
+    pub const KINDS: [&'static str; 7] =
+        ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job", "notebook-cell"];
 
     /// The kind as written in `addon.yaml`.
     pub fn kind(&self) -> &'static str {
@@ -127,6 +148,7 @@ impl Checkpoint {
             Checkpoint::SparkJob(_) => "spark-job",
             Checkpoint::SqlRoundtrip(_) => "sql-roundtrip",
             Checkpoint::ScriptJob(_) => "script-job",
+            Checkpoint::NotebookCell(_) => "notebook-cell",
         }
     }
 }

@@ -137,8 +137,24 @@ pub struct Endpoint {
     /// URL scheme of what is served there.
     #[serde(default = "default_scheme")]
     pub scheme: String,
+    /// Path of the URL users open (`/lab`); empty for the root.
+    #[serde(default)]
+    pub path: String,
+    /// A login token the URL carries (`?token=…`), from a Secret in the addon namespace.
+    #[serde(default)]
+    pub token: Option<SecretKeyRef>,
     /// What it is.
     pub help: String,
+}
+
+/// One key of a Secret in the addon namespace.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The Secret.
+    pub secret: String,
+    /// The key.
+    pub key: String,
 }
 
 fn default_scheme() -> String {

@@ -89,6 +89,10 @@ pub struct Uses {
     /// Run on dedicated nodes when some carry a label.
     #[serde(default)]
     pub labelled_nodes: Option<LabelledNodes>,
+    /// The Spark releases the phase is built for (its addons have an image per release); any
+    /// other release of the spark phase is refused before anything is applied.
+    #[serde(default)]
+    pub spark_releases: Option<Vec<String>>,
 }
 
 /// A parameter of the using phase set when nodes carry `<label>=true`, unless the user set it.

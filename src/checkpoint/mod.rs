@@ -5,11 +5,12 @@
 mod base;
 mod http;
 mod job;
+pub mod notebook;
 pub mod s3;
 pub mod spark;
+pub mod sql;
 
 pub(crate) use job::unique_name;
-pub mod sql;
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,16 @@ impl Context<'_> {
         self.contracts.lake.as_ref().ok_or_else(|| CheckpointError::Failed("no phase provides the lake".into()))
     }
 
+    /// The value of `key` in ConfigMap `name` of the addon's namespace (a checkpoint's script).
+    async fn configmap_value(&self, name: &str, key: &str) -> Result<String, CheckpointError> {
+        let ns = &self.addon.namespace;
+        let cm = kube::Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(self.client.clone(), ns)
+            .get(name)
+            .await
+            .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{name}: {}", crate::error::error_text(&e))))?;
+        cm.data.and_then(|mut d| d.remove(key)).ok_or_else(|| CheckpointError::Setting(format!("{name} key {key}")))
+    }
+
     /// The Secret (in the addon's namespace) holding the copy of the lake key the addon imports.
     fn imported_lake_key(&self) -> Result<String, CheckpointError> {
         let lake = self.lake()?;
@@ -84,5 +95,6 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         Checkpoint::SparkJob(s) => spark::run(ctx, s).await,
         Checkpoint::SqlRoundtrip(s) => sql::run(ctx, s).await,
         Checkpoint::ScriptJob(s) => job::run(ctx, s).await,
+        Checkpoint::NotebookCell(s) => notebook::run(ctx, s).await,
     }
 }

@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::Api;
 use serde_json::{Value, json};
 
 use super::{CheckpointError, Context, Evidence, sql};
@@ -22,13 +20,8 @@ const START_BUDGET: Duration = Duration::from_secs(300);
 const RUN_BUDGET: Duration = Duration::from_secs(900);
 
 pub(super) async fn run(ctx: &Context<'_>, s: &SparkJobCheck) -> Result<Evidence, CheckpointError> {
-    let (cm_name, file) = (&s.configmap, &s.file);
-    let ns = &ctx.addon.namespace;
-    let cm = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
-        .get(&cm_name)
-        .await
-        .map_err(|e| CheckpointError::Failed(format!("cannot read ConfigMap {ns}/{cm_name}: {}", crate::error::error_text(&e))))?;
-    let job = cm.data.and_then(|mut d| d.remove(file)).ok_or_else(|| CheckpointError::Setting(format!("{cm_name} key {file}")))?;
+    let file = &s.file;
+    let job = ctx.configmap_value(&s.configmap, file).await?;
     let bucket = ctx.lake()?.bucket("warehouse").map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let path = format!("s3a://{bucket}/bigtop-checkpoint/spark-{}", crate::state::now().replace(':', "-"));
     let conf = spark::read_conf(ctx.client, ctx.addon).await.map_err(|e| CheckpointError::Failed(e.to_string()))?;

@@ -27,6 +27,9 @@ pub struct EndpointInfo {
     pub forward: String,
     /// URL once forwarded.
     pub local: String,
+    /// What follows host and port in the URL (path, login token).
+    #[serde(skip)]
+    pub tail: String,
 }
 
 /// Endpoints of every installed phase.
@@ -39,6 +42,7 @@ pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
         for name in record.addons.keys() {
             let Some(addon) = catalog.addons.get(name) else { continue };
             for e in &addon.endpoints {
+                let tail = tail(&cluster.client, &addon.namespace, e).await?;
                 out.push(EndpointInfo {
                     phase: phase.clone(),
                     addon: name.clone(),
@@ -46,12 +50,23 @@ pub async fn run(g: &Globals) -> Result<Vec<EndpointInfo>, Error> {
                     help: e.help.clone(),
                     in_cluster: format!("{}://{}.{}.svc:{}", e.scheme, e.service, addon.namespace, e.port),
                     forward: format!("kubectl -n {} port-forward svc/{} {}:{}", addon.namespace, e.service, e.port, e.port),
-                    local: format!("{}://127.0.0.1:{}", e.scheme, e.port),
+                    local: format!("{}://127.0.0.1:{}{tail}", e.scheme, e.port),
+                    tail,
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// Path and query of an endpoint's URL: its path and, when it has one, the login token.
+async fn tail(client: &kube::Client, namespace: &str, e: &crate::catalog::Endpoint) -> Result<String, Error> {
+    let Some(token) = &e.token else { return Ok(e.path.clone()) };
+    let value = crate::secrets::read_value(client, namespace, &token.secret, &token.key).await.map_err(|why| {
+        Error::failure(format!("cannot read the login token of endpoint {}: {why}", e.name))
+            .with_hint("`bigtop-k8s status` shows whether its phase is complete; `bigtop-k8s add-phase <phase>` repairs it")
+    })?;
+    Ok(format!("{}?token={value}", e.path))
 }
 
 /// Open a port-forward for every endpoint (its own port on 127.0.0.1 when free, any free port
@@ -74,7 +89,7 @@ pub async fn forward_until_interrupted(g: &Globals, endpoints: &[EndpointInfo]) 
             Err(other) => Err(other),
         }
         .map_err(|err| Error::failure(format!("cannot forward {}/{}", e.addon, e.name)).with_source(err))?;
-        println!("{:<20} {}://{}  ({})", format!("{}/{}", e.addon, e.name), def.scheme, fwd.local, e.help);
+        println!("{:<20} {}://{}{}  ({})", format!("{}/{}", e.addon, e.name), def.scheme, fwd.local, e.tail, e.help);
         open.push(fwd);
     }
     g.progress.note("port-forwards are open; press Ctrl-C to close them");

@@ -22,6 +22,9 @@ pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolv
     let mut overrides = ctx.spec.overrides.clone();
     let mut inferred = false;
     for def in planned.iter().filter_map(|p| ctx.catalog.phase(&p.phase)) {
+        if let Some(releases) = &def.uses.spark_releases {
+            spark_release(ctx, def, releases)?;
+        }
         if let Some(nodes) = &def.uses.labelled_nodes {
             inferred |= labelled_nodes(ctx, def, nodes, &mut overrides).await?;
         }
@@ -33,6 +36,24 @@ pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolv
         return Ok(ctx.resolved.clone());
     }
     crate::params::resolve(&ctx.catalog, ctx.spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
+}
+
+/// The spark phase's release (installed, or as this run sets it) must be one the phase is built for.
+fn spark_release(ctx: &Context<'_>, def: &PhaseDef, releases: &[String]) -> Result<(), Error> {
+    let Some(spark) = &ctx.contracts.spark else { return Ok(()) };
+    if releases.contains(&spark.release) {
+        return Ok(());
+    }
+    let key = format!("{}.version", spark.phase);
+    let installed = if ctx.state.contains_key(&spark.phase) { "installed " } else { "" };
+    Err(Error::usage(format!(
+        "the {} phase is built for Spark {}; the {installed}{} phase is Spark {}",
+        def.name,
+        releases.join(", "),
+        spark.phase,
+        spark.release
+    ))
+    .with_hint(format!("run `bigtop-k8s add-phase {} {} --set {key}={}`", spark.phase, def.name, releases[0])))
 }
 
 /// Nodes labelled `<label>=true` set the parameter, unless the user chose. Returns whether it

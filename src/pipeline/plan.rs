@@ -51,16 +51,22 @@ pub async fn plan(ctx: &mut Context<'_>, requested: &[String], missing: MissingD
     Ok(planned)
 }
 
-/// An installed phase keeps its addons: switching (e.g. MinIO to Garage) would abandon the data
-/// the first one holds, so it is refused with the way out.
+/// An installed phase keeps its addons: switching (e.g. MinIO to Garage) or dropping one would
+/// abandon the data it holds, so it is refused with the way out. Adding one (streaming's
+/// ZooKeeper) loses nothing.
 fn refuse_addon_switch(catalog: &Catalog, state: &State, p: &PlannedPhase) -> Result<(), Error> {
     let Some(record) = state.get(&p.phase) else { return Ok(()) };
-    let installed: Vec<&String> = record.addons.keys().collect();
     let wanted: BTreeSet<&String> = p.addons.iter().collect();
-    if installed.iter().all(|a| wanted.contains(a)) && installed.len() == wanted.len() {
+    if record.addons.keys().all(|a| wanted.contains(a)) {
         return Ok(());
     }
-    let param = catalog.phase(&p.phase).and_then(|d| d.choice.as_ref()).map(|c| format!("{}.{}", p.phase, c.parameter)).unwrap_or_default();
+    let def = catalog.phase(&p.phase);
+    let param = def.and_then(|d| d.choice.as_ref()).map(|c| format!("{}.{}", p.phase, c.parameter)).unwrap_or_default();
+    let copy = if def.is_some_and(|d| d.provides.lake.is_some()) {
+        "copy the data out (any S3 client, e.g. `mc mirror`)"
+    } else {
+        "copy out what you keep"
+    };
     Err(Error::usage(format!(
         "phase {} is installed with {}; switching to {} would leave its data behind",
         p.phase,
@@ -68,7 +74,7 @@ fn refuse_addon_switch(catalog: &Catalog, state: &State, p: &PlannedPhase) -> Re
         p.addons.join(", ")
     ))
     .with_hint(format!(
-        "keep {param} as installed, or copy the data out (any S3 client, e.g. `mc mirror`), run `bigtop-k8s remove-phase {}`, then add it again with the new choice",
+        "keep {param} as installed, or {copy}, run `bigtop-k8s remove-phase {}`, then add it again with the new choice",
         p.phase
     )))
 }

@@ -185,3 +185,15 @@ pub fn check_snapshot(dir: &str, name: &str, text: &str, stale: &mut Vec<String>
         stale.push(path.display().to_string());
     }
 }
+
+/// The code cells of a notebook (`.ipynb` JSON), each as one string.
+pub fn notebook_code_cells(ipynb: &str) -> Vec<String> {
+    let nb: serde_json::Value = serde_json::from_str(ipynb).expect("the notebook is JSON");
+    assert_eq!(nb["nbformat"], 4, "an nbformat 4 notebook");
+    let cells = nb["cells"].as_array().expect("cells");
+    cells
+        .iter()
+        .filter(|c| c["cell_type"] == "code")
+        .map(|c| c["source"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<String>())
+        .collect()
+}

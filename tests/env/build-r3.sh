@@ -12,6 +12,8 @@ bash "$here/build-servers.sh" >/dev/null   # the MinIO, mc and Garage binaries t
 bash "$here/build-sql.sh" >/dev/null       # Trino, the Hive Metastore and its Java runtime (cached)
 bash "$here/build-spark.sh" >/dev/null     # the pyspark packages whose trees the Spark images carry (cached)
 bash "$here/build-kafka.sh" >/dev/null     # the Kafka jars the Kafka image carries (cached)
+bash "$here/build-zookeeper.sh" >/dev/null # the ZooKeeper jars the ZooKeeper image carries (cached)
+bash "$here/build-jupyter.sh" >/dev/null   # JupyterLab, which the notebook image carries (cached)
 
 need=()
 command -v runc >/dev/null || need+=(runc)
@@ -54,5 +56,6 @@ fi
 python3 "$here/images/build.py" --out "$R3_IMAGES" --busybox "$busybox_dir/bin/busybox" \
   --minio "$MINIO_BIN" --garage "$GARAGE_ROOT/bin/garage" --coredns "$R3_BIN/coredns" \
   --sql "$BIGTOP_TESTENV_CACHE/sql" --jdk25 /usr/lib/jvm/temurin-25-jdk-amd64 --postgres /usr/lib/postgresql/15 \
-  --jdk17 /usr/lib/jvm/java-17-openjdk-amd64 --spark "$BIGTOP_TESTENV_CACHE" --kafka "$BIGTOP_TESTENV_CACHE/kafka-4.1.1/classpath"
+  --jdk17 /usr/lib/jvm/java-17-openjdk-amd64 --spark "$BIGTOP_TESTENV_CACHE" --kafka "$BIGTOP_TESTENV_CACHE/kafka-4.1.1/classpath" \
+  --jupyter "$BIGTOP_TESTENV_CACHE/jupyter" --zookeeper "$BIGTOP_TESTENV_CACHE/zookeeper-3.9.4/classpath"
 echo "R3 node binaries ready in $R3_BIN; images in $R3_IMAGES"

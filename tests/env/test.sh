@@ -56,6 +56,8 @@ export BIGTOP_TEST_CAPI_CRDS=$BIGTOP_TESTENV_CACHE/capi-crds
 export BIGTOP_R2_SPARK_ROOT=$BIGTOP_TESTENV_CACHE/spark-4.0.1
 export BIGTOP_R2_SQL_ROOT=$BIGTOP_TESTENV_CACHE/sql
 export BIGTOP_R2_KAFKA_ROOT=$BIGTOP_TESTENV_CACHE/kafka-4.1.1
+export BIGTOP_R2_JUPYTER_ROOT=$BIGTOP_TESTENV_CACHE/jupyter
+export BIGTOP_R2_ZOOKEEPER_ROOT=$BIGTOP_TESTENV_CACHE/zookeeper-3.9.4
 export BIGTOP_K8S_MIRROR=${BIGTOP_K8S_MIRROR:-$(cd "$repo/.." && pwd)/shared/upstream}
 [ -d "$BIGTOP_K8S_MIRROR" ] || { echo "mirror directory $BIGTOP_K8S_MIRROR is missing (expected ../shared/upstream beside the repo)" >&2; exit 3; }
 in_ns() { (cd "$repo" && ip netns exec "$ns" env RUN="$RUN" "$@"); }

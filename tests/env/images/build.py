@@ -328,11 +328,15 @@ def recipes(args, work):
         locale(fs)
         fs.dir("/home/ubuntu", 0o750, 1000, 1000)
 
+    def spark_site(version):
+        """site-packages of build-spark.sh's venv for `version` (lib/python3.X/site-packages)."""
+        venv = os.path.join(args.spark, "spark-" + version, "venv", "lib")
+        return os.path.join(venv, os.listdir(venv)[0], "site-packages")
+
     def spark(version):
         """apache/spark:<version>-…-java17-python3-ubuntu from the pyspark <version> package's
         tree (build-spark.sh installs one per release the spark phase offers)."""
-        venv = os.path.join(args.spark, "spark-" + version, "venv", "lib")
-        site = os.path.join(venv, os.listdir(venv)[0], "site-packages")   # lib/python3.X/site-packages
+        site = spark_site(version)
         jars = os.listdir(os.path.join(site, "pyspark", "jars"))
         hadoop = next(j[len("hadoop-client-api-"):-len(".jar")] for j in jars if j.startswith("hadoop-client-api-"))
         py4j = next(d[len("py4j-"):-len(".dist-info")] for d in os.listdir(site) if d.startswith("py4j-") and d.endswith(".dist-info"))
@@ -367,6 +371,66 @@ def recipes(args, work):
         for d in ("/var/lib/kafka", "/var/lib/kafka/data", "/etc/kafka", "/etc/kafka/secrets"):
             fs.dir(d, 0o775, 1000, 0)
 
+    def pyspark_notebook(fs):
+        """quay.io/jupyter/pyspark-notebook:spark-4.0.1: Spark 4.0.1 in /usr/local/spark (the
+        pyspark 4.0.1 package's tree, as the spark recipe lays it out), JupyterLab, jupyter-server
+        and ipykernel in /opt/conda (build-jupyter.sh's venv on Debian's Python 3.11), Java 17 at
+        Debian's path, jovyan (1000, group users 100), tini and our stand-in start.sh."""
+        debian_slim(fs, [("jovyan", 1000, "/home/jovyan", "/bin/bash")])
+        fs.text("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\njovyan:x:1000:100::/home/jovyan:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+        fs.text("/etc/group", "root:x:0:\nusers:x:100:\nnobody:x:65534:\n")
+        jvm = "/usr/lib/jvm/java-17-openjdk-amd64"
+        java_runtime(fs, jvm, args.jdk17)
+        fs.link("/usr/bin/java", jvm + "/bin/java")
+        python(fs)
+        fs.binary_with_libs("/usr/bin/tini", "/usr/bin/tini")
+        fs.file("/usr/local/bin/start.sh", os.path.join(SCRIPTS, "jupyter-start.sh"))
+        # /opt/conda as a virtual environment of Debian's Python holding the venv's packages.
+        venv = os.path.join(args.jupyter, "venv")
+        venv_site = os.path.join(venv, "lib", os.listdir(os.path.join(venv, "lib"))[0], "site-packages")
+        fs.text("/opt/conda/pyvenv.cfg", "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11\n")
+        fs.link("/opt/conda/bin/python3", "/usr/bin/python3.11")
+        fs.link("/opt/conda/bin/python", "python3")
+        fs.tree("/opt/conda/lib/python3.11/site-packages", venv_site, 1000, 100, skip=("__pycache__",))
+        fs.tree("/opt/conda/share", os.path.join(venv, "share"), 1000, 100)
+        for name in sorted(os.listdir(os.path.join(venv, "bin"))):
+            path = os.path.join(venv, "bin", name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                text = f.read()
+            first, _, rest = text.partition(b"\n")
+            if first.startswith(b"#!") and b"/venv/bin/python" in first:
+                fs.text("/opt/conda/bin/" + name, "#!/opt/conda/bin/python3\n" + rest.decode(), 0o755)
+        # Spark as the image's setup_spark.py leaves it: a versioned directory, a link, a hook.
+        site = spark_site("4.0.1")
+        home = "/usr/local/spark-4.0.1-bin-hadoop3"
+        for d in ("jars", "bin", "sbin"):
+            fs.tree(home + "/" + d, os.path.join(site, "pyspark", d))
+        fs.tree(home + "/python/pyspark", os.path.join(site, "pyspark"), skip=("jars", "bin", "sbin", "__pycache__"))
+        py4j = next(d[len("py4j-"):-len(".dist-info")] for d in os.listdir(site) if d.startswith("py4j-") and d.endswith(".dist-info"))
+        fs.file(f"{home}/python/lib/py4j-{py4j}-src.zip", zipped(os.path.join(work, f"py4j-{py4j}.zip"), site, "py4j", ()), 0o644)
+        fs.file(home + "/python/lib/pyspark.zip", zipped(os.path.join(work, "pyspark-4.0.1.zip"), site, "pyspark", ("jars", "bin", "sbin")), 0o644)
+        fs.link("/usr/local/spark", home)
+        fs.link("/usr/local/bin/before-notebook.d/10spark-config.sh", "/usr/local/spark/sbin/spark-config.sh")
+        fs.dir("/home/jovyan", 0o755, 1000, 100)
+        fs.dir("/home/jovyan/work", 0o755, 1000, 100)
+
+    def zookeeper(fs):
+        """zookeeper:3.9.4 (the Docker library image): the server's and client's jars in
+        /apache-zookeeper-3.9.4-bin/lib (Maven Central's, build-zookeeper.sh), our stand-in for the
+        bin/zkServer.sh and bin/zkCli.sh our pods call, /conf with a logback.xml of ours (the
+        distribution's conf/ is not on Maven), user zookeeper (1000)."""
+        debian_slim(fs, [("zookeeper", 1000, "/home/zookeeper", "/bin/bash")])
+        java_runtime(fs, "/opt/java/openjdk", args.jdk17)
+        dist = "/apache-zookeeper-3.9.4-bin"
+        fs.tree(dist + "/lib", args.zookeeper, 1000, 1000)
+        for name in ("zkServer.sh", "zkCli.sh"):
+            fs.file(dist + "/bin/" + name, os.path.join(SCRIPTS, "zookeeper-run.sh"), 0o755, 1000, 1000)
+        fs.text("/conf/logback.xml", ZOOKEEPER_LOGBACK)
+        for d in (dist, dist + "/bin", "/conf", "/data", "/datalog", "/logs"):
+            fs.dir(d, 0o755, 1000, 1000)
+
     def python(fs):
         """Debian's Python 3.11 as python3 (upstream: Ubuntu's python3 or CentOS's), with the
         libraries its extension modules load (libffi for ctypes, which pyspark imports)."""
@@ -386,7 +450,8 @@ def recipes(args, work):
 
     return {"pause": pause, "busybox": busybox, "minio": minio, "mc": mc, "garage": garage, "coredns": coredns,
             "postgres": postgres, "hive": hive, "trino": trino, "presto": presto, "temurin11": temurin11,
-            "spark": spark("4.0.1"), "spark-3.5.7": spark("3.5.7"), "kafka": kafka}
+            "spark": spark("4.0.1"), "spark-3.5.7": spark("3.5.7"), "kafka": kafka, "pyspark-notebook": pyspark_notebook,
+            "zookeeper": zookeeper}
 
 
 def zipped(out, site, package, skip):
@@ -417,6 +482,14 @@ PRESTO_ETC = {
 SCRIPTS = os.path.join(HERE, "scripts")
 
 # The distribution's scripts the streaming phase's pods call (start.sh, checkpoint.sh).
+# ZooKeeper's logging as the distribution's conf/logback.xml sets it up by default: INFO to the console.
+ZOOKEEPER_LOGBACK = """<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+"""
 KAFKA_SCRIPTS = ("kafka-storage.sh", "kafka-server-start.sh", "kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh")
 
 # Upstream packaging/src/docker/conf/hive-site.xml sets the warehouse under /opt/hive/data; the
@@ -475,7 +548,7 @@ def archive(name, contract, layer, out_path):
 
 def main():
     p = argparse.ArgumentParser()
-    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--spark", "--kafka"):
+    for flag in ("--out", "--busybox", "--minio", "--garage", "--coredns", "--sql", "--jdk25", "--postgres", "--jdk17", "--spark", "--kafka", "--jupyter", "--zookeeper"):
         p.add_argument(flag, required=True)
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
