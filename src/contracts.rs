@@ -40,6 +40,9 @@ pub struct SparkConf {
     pub configmap: String,
     /// The Spark release, e.g. `4.0.1`.
     pub release: String,
+    /// The spark phase's image of that release (a notebook engine without Spark of its own
+    /// copies the distribution from it).
+    pub image: String,
 }
 
 /// The lake.
@@ -211,6 +214,7 @@ fn add(
             namespace: namespace.into(),
             configmap: conf.configmap.clone(),
             release: version.unwrap_or_default().to_string(),
+            image: version.and_then(|v| addon.images.get(&format!("spark-{v}"))).cloned().unwrap_or_default(),
         });
     }
     if let Some(e) = &provides.sql_engine {

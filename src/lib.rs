@@ -42,6 +42,7 @@ pub mod sql;
 pub mod state;
 pub mod validation;
 pub mod wait;
+pub mod zeppelin;
 
 /// An HTTP client for services reached through port-forwards on loopback: never through a proxy
 /// from the environment, a bounded connect, and `timeout` per request.

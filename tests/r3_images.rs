@@ -31,9 +31,11 @@ fn every_image_a_phase_runs_has_a_look_alike_or_a_stated_reason() {
     let contracts = contracts();
     let look_alikes: Vec<&str> = contracts["images"].as_object().unwrap().values().map(|c| c["ref"].as_str().unwrap()).collect();
     let exceptions = contracts["exceptions"].as_object().unwrap();
-    // Every choice of every phase: the spark phase's two releases, both sql engines, both backends.
+    // Every choice of every phase: the spark phase's two releases, both sql engines, both
+    // backends, both notebook engines.
     let mut seen = BTreeMap::new();
-    for sets in [vec![], vec!["--set", "object-storage.backend=garage", "--set", "sql.engine=presto"]] {
+    let others = ["--set", "object-storage.backend=garage", "--set", "sql.engine=presto", "--set", "notebooks.engine=zeppelin"];
+    for sets in [vec![], others.to_vec()] {
         let mut args = vec!["images", "-o", "json"];
         args.extend(sets);
         // The embedded (real) catalog; no cluster is needed to list images.

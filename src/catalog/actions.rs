@@ -24,6 +24,8 @@ pub enum Checkpoint {
     ScriptJob(ScriptJobCheck),
     /// Run a cell in a new kernel of a Jupyter server and check the evidence it prints.
     NotebookCell(NotebookCheck),
+    /// Run a paragraph in a new note of a Zeppelin server and check the evidence it prints.
+    NotebookParagraph(ParagraphCheck),
 }
 
 /// Settings of the `http` checkpoint.
@@ -134,10 +136,30 @@ pub struct NotebookCheck {
     pub timeout_seconds: u64,
 }
 
+/// Settings of the `notebook-paragraph` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ParagraphCheck {
+    /// Service of the Zeppelin server in the addon namespace.
+    pub service: String,
+    /// Its port.
+    pub port: u16,
+    /// Where the login's user name is.
+    pub user: super::SecretKeyRef,
+    /// Where its password is.
+    pub password: super::SecretKeyRef,
+    /// ConfigMap in the addon namespace holding the paragraph's code.
+    pub configmap: String,
+    /// Its key there.
+    pub file: String,
+    /// How long the interpreter's start and the paragraph may take together.
+    pub timeout_seconds: u64,
+}
+
 impl Checkpoint {
     /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
-    pub const KINDS: [&'static str; 7] =
-        ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job", "notebook-cell"];
+    pub const KINDS: [&'static str; 8] =
+        ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job", "notebook-cell", "notebook-paragraph"];
 
     /// The kind as written in `addon.yaml`.
     pub fn kind(&self) -> &'static str {
@@ -149,6 +171,7 @@ impl Checkpoint {
             Checkpoint::SqlRoundtrip(_) => "sql-roundtrip",
             Checkpoint::ScriptJob(_) => "script-job",
             Checkpoint::NotebookCell(_) => "notebook-cell",
+            Checkpoint::NotebookParagraph(_) => "notebook-paragraph",
         }
     }
 }

@@ -89,10 +89,11 @@ pub struct Uses {
     /// Run on dedicated nodes when some carry a label.
     #[serde(default)]
     pub labelled_nodes: Option<LabelledNodes>,
-    /// The Spark releases the phase is built for (its addons have an image per release); any
-    /// other release of the spark phase is refused before anything is applied.
+    /// Addon → the Spark releases it is built for (its image carries Spark, or its Java runs
+    /// only some); while that addon is planned, any other release of the spark phase is refused
+    /// before anything is applied.
     #[serde(default)]
-    pub spark_releases: Option<Vec<String>>,
+    pub spark_releases: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// A parameter of the using phase set when nodes carry `<label>=true`, unless the user set it.

@@ -6,6 +6,7 @@ mod base;
 mod http;
 mod job;
 pub mod notebook;
+pub mod paragraph;
 pub mod s3;
 pub mod spark;
 pub mod sql;
@@ -96,5 +97,6 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         Checkpoint::SqlRoundtrip(s) => sql::run(ctx, s).await,
         Checkpoint::ScriptJob(s) => job::run(ctx, s).await,
         Checkpoint::NotebookCell(s) => notebook::run(ctx, s).await,
+        Checkpoint::NotebookParagraph(s) => paragraph::run(ctx, s).await,
     }
 }

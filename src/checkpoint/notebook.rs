@@ -43,18 +43,23 @@ pub async fn roundtrip(url: &str, token: &str, cell: &str, table: Option<&str>, 
     if let Some((name, value, tail)) = &ran.error {
         return Err(CheckpointError::Failed(format!("the notebook cell raised {name}: {value}\n{tail}")));
     }
-    let lines: Vec<String> = ran.stdout.lines().map(str::to_string).collect();
-    let reported = parse_evidence(&lines).ok_or_else(|| {
-        CheckpointError::Failed(format!("the notebook cell printed no BIGTOP_CHECKPOINT line; it printed:\n{}{}", ran.stdout, ran.stderr))
-    })?;
+    let mut evidence =
+        checked(&ran.stdout, &format!("the notebook cell printed no BIGTOP_CHECKPOINT line; it printed:\n{}{}", ran.stdout, ran.stderr))?;
+    evidence.insert("jupyterServer".into(), json!(version));
+    evidence.insert("kernelAndCellSeconds".into(), json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0));
+    Ok(evidence)
+}
+
+/// The evidence line a notebook's checkpoint code printed, checked like the spark
+/// checkpoint's own; `silent` is the failure when there is none.
+pub(super) fn checked(output: &str, silent: &str) -> Result<Evidence, CheckpointError> {
+    let lines: Vec<String> = output.lines().map(str::to_string).collect();
+    let reported = parse_evidence(&lines).ok_or_else(|| CheckpointError::Failed(silent.to_string()))?;
     if reported.get("path").is_none_or(Value::is_null) {
         return Err(CheckpointError::Failed(
             "the spark checkpoint's parquet is not in the lake: run `bigtop-k8s verify spark` (its checkpoint writes it), then `bigtop-k8s verify notebooks`".into(),
         ));
     }
     check(&reported)?;
-    let mut evidence: Evidence = reported.into_iter().collect();
-    evidence.insert("jupyterServer".into(), json!(version));
-    evidence.insert("kernelAndCellSeconds".into(), json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0));
-    Ok(evidence)
+    Ok(reported.into_iter().collect())
 }

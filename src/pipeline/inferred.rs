@@ -21,9 +21,9 @@ use crate::state::State;
 pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolved, Error> {
     let mut overrides = ctx.spec.overrides.clone();
     let mut inferred = false;
-    for def in planned.iter().filter_map(|p| ctx.catalog.phase(&p.phase)) {
-        if let Some(releases) = &def.uses.spark_releases {
-            spark_release(ctx, def, releases)?;
+    for (p, def) in planned.iter().filter_map(|p| Some((p, ctx.catalog.phase(&p.phase)?))) {
+        for (addon, releases) in def.uses.spark_releases.iter().flatten().filter(|(a, _)| p.addons.contains(a)) {
+            spark_release(ctx, def, addon, releases)?;
         }
         if let Some(nodes) = &def.uses.labelled_nodes {
             inferred |= labelled_nodes(ctx, def, nodes, &mut overrides).await?;
@@ -38,22 +38,31 @@ pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolv
     crate::params::resolve(&ctx.catalog, ctx.spec.profile, &overrides).map_err(|e| Error::usage("invalid parameter").with_source(e))
 }
 
-/// The spark phase's release (installed, or as this run sets it) must be one the phase is built for.
-fn spark_release(ctx: &Context<'_>, def: &PhaseDef, releases: &[String]) -> Result<(), Error> {
+/// The spark phase's release (installed, or as this run sets it) must be one the addon is built
+/// for. The hint repeats a non-default choice, so the command it gives plans the same addon.
+fn spark_release(ctx: &Context<'_>, def: &PhaseDef, addon: &str, releases: &[String]) -> Result<(), Error> {
     let Some(spark) = &ctx.contracts.spark else { return Ok(()) };
     if releases.contains(&spark.release) {
         return Ok(());
     }
     let key = format!("{}.version", spark.phase);
     let installed = if ctx.state.contains_key(&spark.phase) { "installed " } else { "" };
+    let choice = def
+        .choice
+        .as_ref()
+        .map(|c| (format!("{}.{}", def.name, c.parameter), &c.default))
+        .and_then(|(key, default)| Some((ctx.resolved.get(&key)?.as_str()?.to_string(), key, default)))
+        .filter(|(value, _, default)| value != *default)
+        .map(|(value, key, _)| format!(" --set {key}={value}"))
+        .unwrap_or_default();
     Err(Error::usage(format!(
-        "the {} phase is built for Spark {}; the {installed}{} phase is Spark {}",
+        "the {} phase's {addon} is built for Spark {}; the {installed}{} phase is Spark {}",
         def.name,
         releases.join(", "),
         spark.phase,
         spark.release
     ))
-    .with_hint(format!("run `bigtop-k8s add-phase {} {} --set {key}={}`", spark.phase, def.name, releases[0])))
+    .with_hint(format!("run `bigtop-k8s add-phase {} {} --set {key}={}{choice}`", spark.phase, def.name, releases[0])))
 }
 
 /// Nodes labelled `<label>=true` set the parameter, unless the user chose. Returns whether it
