@@ -47,6 +47,16 @@ async fn notebooks_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     let out = run(&["endpoints"]).expect(0);
     assert!(out.stdout.contains(&format!("http://127.0.0.1:8888/lab?token={token}")), "{}", out.stdout);
 
+    // The notebook's Spark is the image's: the spark phase cannot move to another release
+    // under it, and says how.
+    let out = run(&["add-phase", "spark", "--no-verify", "--set", "spark.version=3.5.7"]).expect(2);
+    assert!(
+        out.stderr
+            .contains("the installed notebooks phase's jupyter is built for Spark 4.0.1; this would make the spark phase Spark 3.5.7")
+            && out.stderr.contains("remove-phase notebooks"),
+        "{}",
+        out.stderr
+    );
     // The spark phase cannot go while notebooks needs it; notebooks goes alone.
     run(&["remove-phase", "spark"]).expect(3);
     run(&["remove-phase", "notebooks"]).expect(0);

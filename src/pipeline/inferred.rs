@@ -32,6 +32,7 @@ pub async fn infer(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<Resolv
             inferred |= metastore(ctx, def, follow, planned, &mut overrides)?;
         }
     }
+    installed_spark_users(ctx, planned)?;
     if !inferred {
         return Ok(ctx.resolved.clone());
     }
@@ -63,6 +64,27 @@ fn spark_release(ctx: &Context<'_>, def: &PhaseDef, addon: &str, releases: &[Str
         spark.release
     ))
     .with_hint(format!("run `bigtop-k8s add-phase {} {} --set {key}={}{choice}`", spark.phase, def.name, releases[0])))
+}
+
+/// When the spark phase is planned, an installed phase it does not replan keeps running the
+/// Spark its addons are built for: a release they do not run is refused, with both ways out.
+fn installed_spark_users(ctx: &Context<'_>, planned: &[PlannedPhase]) -> Result<(), Error> {
+    let Some(spark) = ctx.contracts.spark.as_ref().filter(|s| planned.iter().any(|p| p.phase == s.phase)) else { return Ok(()) };
+    for (name, record) in ctx.state.iter().filter(|(name, _)| !planned.iter().any(|p| &p.phase == *name)) {
+        let Some(def) = ctx.catalog.phase(name) else { continue };
+        for (addon, releases) in def.uses.spark_releases.iter().flatten().filter(|(a, _)| record.addons.contains_key(*a)) {
+            if !releases.contains(&spark.release) {
+                return Err(Error::usage(format!(
+                    "the installed {name} phase's {addon} is built for Spark {}; this would make the {} phase Spark {}",
+                    releases.join(", "),
+                    spark.phase,
+                    spark.release
+                ))
+                .with_hint(format!("keep --set {}.version={}, or run `bigtop-k8s remove-phase {name}` first", spark.phase, releases[0])));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Nodes labelled `<label>=true` set the parameter, unless the user chose. Returns whether it
