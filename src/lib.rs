@@ -22,6 +22,7 @@ pub mod error;
 pub mod fetch;
 pub mod forward;
 pub mod jupyter;
+pub mod nifi;
 pub mod output;
 pub mod params;
 pub mod pipeline;

@@ -1,7 +1,8 @@
 //! R1: the streaming phase on the real control plane — strict apply (one node at the laptop
 //! profile, a three-voter quorum at production; with ZooKeeper, one server or an ensemble of
-//! three), zero changes on re-apply, clean removal. Simulated pods cannot run Kafka or
-//! ZooKeeper: the servers and the checkpoints' scripts are R2's and R3's.
+//! three; with NiFi, one node clustered through ZooKeeper), zero changes on re-apply, clean
+//! removal. Simulated pods cannot run Kafka or ZooKeeper: the servers and the checkpoints'
+//! scripts are R2's and R3's. NiFi's server runs only in the opt-in e2e.
 
 mod common;
 
@@ -32,7 +33,7 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
 
     // ZooKeeper (for NiFi) is an option of the phase: it adds its own objects, and a second run
     // changes nothing.
-    let zk = ["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--set", "streaming.coordination=zookeeper"];
+    let zk = ["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--set", "streaming.stack=zookeeper"];
     run(&zk).expect(0);
     let with_zookeeper = list_labelled(&client, "streaming").await.unwrap();
     for object in ["StatefulSet/streaming/zookeeper", "Service/streaming/zookeeper-nodes", "NetworkPolicy/streaming/zookeeper"] {
@@ -40,7 +41,28 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     }
     run(&zk).expect(0);
     assert_eq!(list_labelled(&client, "streaming").await.unwrap(), with_zookeeper, "a second run changes nothing");
-    // Dropping it again would abandon its data: refused, with the way out.
+    // NiFi joins on top: one node, clustered through that ZooKeeper, its login generated;
+    // `endpoints` names it. A second run changes nothing.
+    let nifi = ["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--set", "streaming.stack=nifi"];
+    run(&nifi).expect(0);
+    let with_nifi = list_labelled(&client, "streaming").await.unwrap();
+    for object in
+        ["StatefulSet/streaming/nifi", "Service/streaming/nifi-nodes", "NetworkPolicy/streaming/nifi", "Secret/streaming/nifi-login"]
+    {
+        assert!(with_nifi.iter().any(|(o, _)| o == object), "{object} in {with_nifi:?}");
+    }
+    let node = Api::<StatefulSet>::namespaced(client.clone(), "streaming").get("nifi").await.unwrap();
+    let env = node.spec.unwrap().template.spec.unwrap().containers[0].env.clone().unwrap_or_default();
+    let value = |name: &str| env.iter().find(|e| e.name == name).and_then(|e| e.value.clone());
+    assert_eq!(value("NIFI_ZK_CONNECT_STRING").as_deref(), Some("zookeeper.streaming.svc.cluster.local:2181"));
+    assert_eq!(value("NIFI_CLUSTER_IS_NODE").as_deref(), Some("true"));
+    assert_eq!(bigtop_k8s::secrets::read_value(&client, "streaming", "nifi-login", "password").await.unwrap().len(), 32);
+    run(&nifi).expect(0);
+    assert_eq!(list_labelled(&client, "streaming").await.unwrap(), with_nifi, "a second run changes nothing");
+    let out = run(&["endpoints"]).expect(0);
+    assert!(out.stdout.contains("nifi/ui") && out.stdout.contains("Secret nifi-login"), "{}", out.stdout);
+
+    // Dropping them again would abandon their data: refused, with the way out.
     let dropped = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(2);
     assert!(
         dropped.stderr.contains("would leave its data behind") && dropped.stderr.contains("remove-phase streaming"),
@@ -51,18 +73,8 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     // Production: three voters, each named in the quorum, topics replicated three times; an
     // ensemble of three ZooKeeper servers.
     run(&["remove-phase", "streaming"]).expect(0);
-    run(&[
-        "add-phase",
-        "streaming",
-        "--profile",
-        "production",
-        "--no-verify",
-        "--timeout",
-        "120",
-        "--set",
-        "streaming.coordination=zookeeper",
-    ])
-    .expect(0);
+    run(&["add-phase", "streaming", "--profile", "production", "--no-verify", "--timeout", "120", "--set", "streaming.stack=zookeeper"])
+        .expect(0);
     let ensemble = Api::<StatefulSet>::namespaced(client.clone(), "streaming").get("zookeeper").await.unwrap();
     assert_eq!(ensemble.spec.unwrap().replicas, Some(3));
     let zoo = Api::<ConfigMap>::namespaced(client.clone(), "streaming").get("zookeeper-conf").await.unwrap();

@@ -32,9 +32,18 @@ fn every_image_a_phase_runs_has_a_look_alike_or_a_stated_reason() {
     let look_alikes: Vec<&str> = contracts["images"].as_object().unwrap().values().map(|c| c["ref"].as_str().unwrap()).collect();
     let exceptions = contracts["exceptions"].as_object().unwrap();
     // Every choice of every phase: the spark phase's two releases, both sql engines, both
-    // backends, both notebook engines.
+    // backends, both notebook engines, NiFi.
     let mut seen = BTreeMap::new();
-    let others = ["--set", "object-storage.backend=garage", "--set", "sql.engine=presto", "--set", "notebooks.engine=zeppelin"];
+    let others = [
+        "--set",
+        "object-storage.backend=garage",
+        "--set",
+        "sql.engine=presto",
+        "--set",
+        "notebooks.engine=zeppelin",
+        "--set",
+        "streaming.stack=nifi",
+    ];
     for sets in [vec![], others.to_vec()] {
         let mut args = vec!["images", "-o", "json"];
         args.extend(sets);

@@ -82,7 +82,7 @@ async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_zook
     // ZooKeeper joins the phase (the coordination NiFi will use): its server runs the rendered
     // start.sh and zoo.cfg, is ready once it serves, and its checkpoint Job writes and reads a
     // znode through the NetworkPolicy; Kafka's checkpoint passes again beside it.
-    let out = run(&["add-phase", NS, "--profile", "laptop", "--set", "streaming.coordination=zookeeper", "--timeout", "300"]).expect(0);
+    let out = run(&["add-phase", NS, "--profile", "laptop", "--set", "streaming.stack=zookeeper", "--timeout", "300"]).expect(0);
     assert!(out.stdout.contains("checkpoint passed"), "{}\n{}", out.stdout, out.stderr);
     for evidence in ["kafka: ", "records=1000", "zookeeper: ", "znode=/bigtop-checkpoint-"] {
         assert!(out.stdout.contains(evidence), "no {evidence} in the evidence:\n{}", out.stdout);

@@ -26,6 +26,8 @@ pub enum Checkpoint {
     NotebookCell(NotebookCheck),
     /// Run a paragraph in a new note of a Zeppelin server and check the evidence it prints.
     NotebookParagraph(ParagraphCheck),
+    /// Log in to NiFi, check its version and that its node is connected to the cluster.
+    NifiCluster(NifiCheck),
 }
 
 /// Settings of the `http` checkpoint.
@@ -156,6 +158,22 @@ pub struct ParagraphCheck {
     pub timeout_seconds: u64,
 }
 
+/// Settings of the `nifi-cluster` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NifiCheck {
+    /// Service of NiFi's HTTPS API in the addon namespace.
+    pub service: String,
+    /// Its port.
+    pub port: u16,
+    /// Where the single user's name is.
+    pub user: super::SecretKeyRef,
+    /// Where its password is.
+    pub password: super::SecretKeyRef,
+    /// How long NiFi may take to accept the login and join its cluster.
+    pub timeout_seconds: u64,
+}
+
 impl Checkpoint {
     /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
     pub const KINDS: [&'static str; 8] =
@@ -172,6 +190,7 @@ impl Checkpoint {
             Checkpoint::ScriptJob(_) => "script-job",
             Checkpoint::NotebookCell(_) => "notebook-cell",
             Checkpoint::NotebookParagraph(_) => "notebook-paragraph",
+            Checkpoint::NifiCluster(_) => "nifi-cluster",
         }
     }
 }

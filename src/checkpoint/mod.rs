@@ -5,6 +5,7 @@
 mod base;
 mod http;
 mod job;
+pub mod nifi;
 pub mod notebook;
 pub mod paragraph;
 pub mod s3;
@@ -98,5 +99,6 @@ pub async fn run(ctx: &Context<'_>) -> Result<Evidence, CheckpointError> {
         Checkpoint::ScriptJob(s) => job::run(ctx, s).await,
         Checkpoint::NotebookCell(s) => notebook::run(ctx, s).await,
         Checkpoint::NotebookParagraph(s) => paragraph::run(ctx, s).await,
+        Checkpoint::NifiCluster(s) => nifi::run(ctx, s).await,
     }
 }
