@@ -7,14 +7,11 @@
 //! It cannot run on the project's build machines (no container registry); the CI workflow in
 //! .github/workflows/e2e.yml runs it.
 
-use std::process::Command;
+#[path = "support.rs"]
+#[allow(dead_code)] // this test checks what `up` printed, so it runs its steps itself
+mod support;
 
-fn bigtop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(args).output().expect("the binary runs");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
-    eprintln!("$ bigtop-k8s {}\n{stdout}{stderr}", args.join(" "));
-    (out.status.code().unwrap_or(-1), stdout, stderr)
-}
+use support::bigtop;
 
 #[test]
 #[ignore = "needs Docker and internet: BIGTOP_E2E=1 cargo test --test e2e_kind -- --ignored"]

@@ -10,38 +10,29 @@
 //! container registry, and no registry serves Zeppelin 0.12); the CI workflow in
 //! .github/workflows/e2e.yml runs it.
 
-use std::process::Command;
+#[path = "support.rs"]
+mod support;
 
-fn bigtop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bigtop-k8s")).args(args).output().expect("the binary runs");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
-    eprintln!("$ bigtop-k8s {}\n{stdout}{stderr}", args.join(" "));
-    (out.status.code().unwrap_or(-1), stdout, stderr)
-}
+use support::{bigtop, steps_or_delete};
 
 #[test]
 #[ignore = "needs Docker and internet: BIGTOP_E2E=1 cargo test --test e2e_zeppelin -- --ignored"]
 fn zeppelin_runs_the_notebook_checkpoint_on_spark_3_on_a_real_kind_cluster() {
     assert!(std::env::var_os("BIGTOP_E2E").is_some(), "set BIGTOP_E2E=1 on a machine with Docker and internet");
     let name = "bigtop-e2e-zeppelin";
-    let cleanup = || bigtop(&["delete-cluster", "--name", name]);
-    let steps: [&[&str]; 2] = [
-        &["up", "--name", name, "--workers", "1", "--timeout", "600"],
-        &["add-phase", "spark", "notebooks", "--set", "spark.version=3.5.7", "--set", "notebooks.engine=zeppelin", "--timeout", "1200"],
-    ];
-    for step in steps {
-        let (code, _, _) = bigtop(step);
-        if code != 0 {
-            cleanup();
-            panic!("{} failed with exit code {code}", step.join(" "));
-        }
-    }
+    steps_or_delete(
+        name,
+        &[
+            &["up", "--name", name, "--workers", "1", "--timeout", "600"],
+            &["add-phase", "spark", "notebooks", "--set", "spark.version=3.5.7", "--set", "notebooks.engine=zeppelin", "--timeout", "1200"],
+        ],
+    );
     let (code, out, _) = bigtop(&["verify", "notebooks", "-o", "json"]);
     let verified: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
     let evidence = &verified[0]["checkpoint"]["evidence"];
     let (_, endpoints, _) = bigtop(&["endpoints"]);
     let (removed, _, _) = bigtop(&["remove-phase", "notebooks"]);
-    let (deleted, _, _) = cleanup();
+    let (deleted, _, _) = bigtop(&["delete-cluster", "--name", name]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(verified[0]["checkpoint"]["passed"], true, "{verified}");
     assert_eq!((evidence["rows"].as_u64(), evidence["sum"].as_u64()), (Some(1000), Some(332_833_500)), "{evidence}");
