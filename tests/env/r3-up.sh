@@ -103,10 +103,15 @@ start_node() { local name=$1; shift; start "$name" nsenter --mount="/proc/$holde
 start_node containerd "$R3_BIN/containerd" --config "$STATE/containerd.toml"
 CTR=("$R3_BIN/ctr" --address "$STATE/containerd.sock" -n k8s.io)
 for _ in $(seq 1 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
-while read -r tar; do
-  [ -n "$tar" ] || continue
-  "${CTR[@]}" images import "$tar" >/dev/null 2>"$STATE/logs/import.log" || { echo "cannot import $tar:" >&2; cat "$STATE/logs/import.log" >&2; exit 1; }
-done < "$R3_IMAGES/images.txt"
+# Two imports at a time: unpacking a layer is CPU work, and the machine has two cores
+# (containerd serialises writers of a shared layer; the second waits for the first).
+import_image() {
+  local log="$STATE/logs/import-${1##*/}.log"
+  "$R3_BIN/ctr" --address "$STATE/containerd.sock" -n k8s.io images import "$1" >/dev/null 2>"$log" \
+    || { echo "cannot import $1:" >&2; cat "$log" >&2; return 1; }
+}
+export -f import_image; export R3_BIN STATE
+grep -v '^$' "$R3_IMAGES/images.txt" | xargs -P 2 -I{} bash -c 'import_image "$1"' _ {} || exit 1
 echo "containerd up, $(wc -l < "$R3_IMAGES/images.txt") images imported at $(elapsed "$started")s"
 
 # --- kubelet, registered with a client certificate (no bootstrap).
