@@ -41,13 +41,15 @@ impl Request {
 pub async fn plan(ctx: &mut Context<'_>, requested: &[String], missing: MissingDeps) -> Result<Vec<PlannedPhase>, Error> {
     let installed: BTreeSet<String> = ctx.state.keys().cloned().collect();
     let planned = plan::plan(&ctx.catalog, requested, &installed, missing, &ctx.resolved).map_err(plan_error)?;
+    // First what the user asked against what is installed: whatever else is wrong with the
+    // request, an addon switch is refused as such.
+    for p in &planned {
+        refuse_addon_switch(&ctx.catalog, &ctx.state, p)?;
+    }
     // Inferred parameters never change which addons a phase installs, so the plan stands.
     ctx.contracts = super::context::contracts(&ctx.catalog, &ctx.resolved, &ctx.state, &planned)?;
     ctx.resolved = super::inferred::infer(ctx, &planned).await?;
     ctx.contracts = super::context::contracts(&ctx.catalog, &ctx.resolved, &ctx.state, &planned)?;
-    for p in &planned {
-        refuse_addon_switch(&ctx.catalog, &ctx.state, p)?;
-    }
     Ok(planned)
 }
 
