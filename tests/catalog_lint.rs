@@ -222,3 +222,15 @@ fn phases_shows_every_choice_with_its_addons_and_requests() {
     assert!(metastore["images"].as_array().unwrap().iter().any(|i| i == "eclipse-temurin:11-jre-noble"), "{metastore}");
     assert!(presto["requests"]["memoryBytes"].as_u64().unwrap() > 0, "{presto}");
 }
+
+/// The kinds the docs test walks (`Checkpoint::KINDS`) include every kind an addon uses.
+#[test]
+fn every_checkpoint_kind_in_use_is_listed() {
+    let catalog = catalog();
+    for (name, addon) in &catalog.addons {
+        if let Some(checkpoint) = &addon.checkpoint {
+            let kind = checkpoint.kind();
+            assert!(bigtop_k8s::catalog::actions::Checkpoint::KINDS.contains(&kind), "{name}: {kind} is not in Checkpoint::KINDS");
+        }
+    }
+}

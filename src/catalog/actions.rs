@@ -176,8 +176,17 @@ pub struct NifiCheck {
 
 impl Checkpoint {
     /// Every kind, as written in `addon.yaml` (docs and lint tests list them).
-    pub const KINDS: [&'static str; 8] =
-        ["http", "s3-roundtrip", "storage-and-policy", "spark-job", "sql-roundtrip", "script-job", "notebook-cell", "notebook-paragraph"];
+    pub const KINDS: [&'static str; 9] = [
+        "http",
+        "s3-roundtrip",
+        "storage-and-policy",
+        "spark-job",
+        "sql-roundtrip",
+        "script-job",
+        "notebook-cell",
+        "notebook-paragraph",
+        "nifi-cluster",
+    ];
 
     /// The kind as written in `addon.yaml`.
     pub fn kind(&self) -> &'static str {
