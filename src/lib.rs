@@ -22,6 +22,7 @@ pub mod error;
 pub mod fetch;
 pub mod forward;
 pub mod jupyter;
+pub mod kafka;
 pub mod nifi;
 pub mod output;
 pub mod params;
@@ -44,6 +45,9 @@ pub mod state;
 pub mod validation;
 pub mod wait;
 pub mod zeppelin;
+
+#[cfg(test)]
+mod test_pages;
 
 /// An HTTP client for services reached through port-forwards on loopback: never through a proxy
 /// from the environment, a bounded connect, and `timeout` per request.

@@ -135,16 +135,27 @@ impl S3 {
         length.ok_or_else(|| S3Error::Parse { op, detail: "no Content-Length".into() })
     }
 
-    /// Keys under `prefix`, with their sizes.
+    /// Keys under `prefix`, with their sizes (every page of them).
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, S3Error> {
         let b = self.bucket(bucket)?;
-        let mut action = b.list_objects_v2(Some(&self.credentials));
-        action.with_prefix(prefix);
-        let url = action.sign(SIGN_FOR);
         let op = format!("LIST {bucket}/{prefix}");
-        let text = self.send(op.clone(), self.http.get(url)).await?.text().await.unwrap_or_default();
-        let parsed = ListObjectsV2::parse_response(&text).map_err(|e| S3Error::Parse { op, detail: e.to_string() })?;
-        Ok(parsed.contents.into_iter().map(|c| (c.key, c.size.unwrap_or(0))).collect())
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut action = b.list_objects_v2(Some(&self.credentials));
+            action.with_prefix(prefix);
+            if let Some(t) = &token {
+                action.with_continuation_token(t.as_str());
+            }
+            let url = action.sign(SIGN_FOR);
+            let text = self.send(op.clone(), self.http.get(url)).await?.text().await.unwrap_or_default();
+            let parsed = ListObjectsV2::parse_response(&text).map_err(|e| S3Error::Parse { op: op.clone(), detail: e.to_string() })?;
+            keys.extend(parsed.contents.into_iter().map(|c| (c.key, c.size.unwrap_or(0))));
+            match parsed.next_continuation_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => return Ok(keys),
+            }
+        }
     }
 
     /// Create a bucket (what a service key must not be able to do).

@@ -228,69 +228,8 @@ mod tests {
     //! (read at apache/zeppelin tag v0.12.1; docs/usage/rest_api/notebook.md has the same
     //! examples). No Zeppelin server is served by a registry reachable here.
 
-    use std::sync::{Arc, Mutex};
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     use super::*;
-
-    /// One request as the server saw it: request line, Cookie header, body.
-    #[derive(Debug, Clone)]
-    struct Seen {
-        line: String,
-        cookie: Option<String>,
-        body: String,
-    }
-
-    /// Serve `pages` (request line prefix → status, extra headers, body) on loopback; what was
-    /// asked is recorded.
-    async fn serve(pages: Vec<(&'static str, u16, &'static str, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut conn, _)) = listener.accept().await else { return };
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                // Read the head, then as much body as Content-Length says.
-                let (head, mut body) = loop {
-                    let n = conn.read(&mut buf).await.unwrap();
-                    raw.extend_from_slice(&buf[..n]);
-                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break (String::from_utf8_lossy(&raw[..end]).to_string(), raw[end + 4..].to_vec());
-                    }
-                };
-                let header = |name: &str| {
-                    head.lines()
-                        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
-                };
-                let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-                while body.len() < length {
-                    let n = conn.read(&mut buf).await.unwrap();
-                    body.extend_from_slice(&buf[..n]);
-                }
-                let line = head.lines().next().unwrap_or_default().to_string();
-                log.lock().unwrap().push(Seen {
-                    line: line.clone(),
-                    cookie: header("cookie"),
-                    body: String::from_utf8_lossy(&body).into(),
-                });
-                let (status, extra, page) = pages
-                    .iter()
-                    .find(|(prefix, ..)| line.starts_with(prefix))
-                    .map(|(_, s, h, b)| (*s, *h, b.clone()))
-                    .unwrap_or((404, "", String::new()));
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
-                    page.len()
-                );
-                conn.write_all(answer.as_bytes()).await.unwrap();
-            }
-        });
-        (base, seen)
-    }
+    use crate::test_pages::serve;
 
     fn ok(body: Value) -> String {
         json!({"status": "OK", "message": "", "body": body}).to_string()
@@ -338,7 +277,12 @@ mod tests {
         let sent: Value = serde_json::from_str(&create.body).unwrap();
         assert_eq!(sent["paragraphs"][1]["text"], "%md done");
         for call in seen.iter().filter(|s| !s.line.contains("/api/version") && !s.line.contains("/api/login")) {
-            assert_eq!(call.cookie.as_deref(), Some("JSESSIONID=node0abc"), "{}: the session, without the cleared rememberMe", call.line);
+            assert_eq!(
+                call.header("cookie").as_deref(),
+                Some("JSESSIONID=node0abc"),
+                "{}: the session, without the cleared rememberMe",
+                call.line
+            );
         }
     }
 

@@ -1,8 +1,8 @@
 //! R1: the streaming phase on the real control plane — strict apply (one node at the laptop
 //! profile, a three-voter quorum at production; with ZooKeeper, one server or an ensemble of
 //! three; with NiFi, one node clustered through ZooKeeper), zero changes on re-apply, clean
-//! removal. Simulated pods cannot run Kafka or ZooKeeper: the servers and the checkpoints'
-//! scripts are R2's and R3's. NiFi's server runs only in the opt-in e2e.
+//! removal; the phase needs the lake. Simulated pods cannot run Kafka or ZooKeeper: the servers
+//! and the checkpoints' scripts are R2's and R3's. NiFi's server runs only in the opt-in e2e.
 
 mod common;
 
@@ -16,8 +16,11 @@ use kube::Api;
 async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     let _guard = lock();
     let client = client().await;
-    remove(&["streaming"]);
-    run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(0);
+    remove(&["streaming", "object-storage"]);
+    // NiFi's flow writes into the lake: without it the phase is refused, with the way in.
+    let refused = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(2);
+    assert!(refused.stderr.contains("object-storage") && refused.stderr.contains("--with-deps"), "{}", refused.stderr);
+    run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--with-deps"]).expect(0);
     let before = list_labelled(&client, "streaming").await.unwrap();
     assert!(before.iter().any(|(o, _)| o == "StatefulSet/streaming/kafka"), "{before:?}");
     run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(0);
@@ -57,6 +60,14 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     assert_eq!(value("NIFI_ZK_CONNECT_STRING").as_deref(), Some("zookeeper.streaming.svc.cluster.local:2181"));
     assert_eq!(value("NIFI_CLUSTER_IS_NODE").as_deref(), Some("true"));
     assert_eq!(bigtop_k8s::secrets::read_value(&client, "streaming", "nifi-login", "password").await.unwrap().len(), 32);
+    // The lake flow, shipped as a ConfigMap, and the lake key it writes with, copied from the
+    // object-storage phase.
+    let flows = Api::<ConfigMap>::namespaced(client.clone(), "streaming").get("nifi-flows").await.unwrap();
+    let flow: serde_json::Value = serde_json::from_str(&flows.data.unwrap()["lake.json"]).unwrap();
+    assert_eq!(flow["flowContents"]["name"], "bigtop-k8s lake");
+    let copied = bigtop_k8s::secrets::read_value(&client, "streaming", "s3-streaming", "access-key").await.unwrap();
+    let original = bigtop_k8s::secrets::read_value(&client, "object-storage", "s3-streaming", "access-key").await.unwrap();
+    assert_eq!(copied, original);
     run(&nifi).expect(0);
     assert_eq!(list_labelled(&client, "streaming").await.unwrap(), with_nifi, "a second run changes nothing");
     let out = run(&["endpoints"]).expect(0);
@@ -93,6 +104,7 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
 
     run(&["remove-phase", "streaming"]).expect(0);
     assert!(list_labelled(&client, "streaming").await.unwrap().is_empty());
+    remove(&["object-storage"]);
     let out = run(&["kafka", "consume", "events"]).expect(3);
     assert!(out.stderr.contains("the streaming phase is not installed") && out.stderr.contains("add-phase streaming"), "{}", out.stderr);
 }

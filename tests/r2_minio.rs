@@ -179,3 +179,26 @@ async fn setup_removes_service_accounts_and_a_rotated_services_earlier_key() {
     roundtrip(&t).await.unwrap();
     lists(&lake.key("spark").access_key, &lake.key("spark").secret_key).await.unwrap();
 }
+
+/// NiFi's lake flow on the keys it uses: the streaming key writes objects under
+/// `streaming/<topic>/` of raw (as PutS3Object does) and cannot read them back; the cleaner's
+/// key — the one the checkpoint reads with — lists every one, across ListObjectsV2 pages
+/// (1,000 keys each), and reads them.
+#[tokio::test]
+async fn what_the_streaming_key_writes_to_raw_the_cleaner_key_lists_across_pages_and_reads() {
+    use bigtop_k8s::s3::S3;
+    let lake = start_minio();
+    lake.setup();
+    let (writer, reader) = (lake.key("streaming"), lake.key("cleaner"));
+    let writes = S3::new(&lake.endpoint, "us-east-1", &writer.access_key, &writer.secret_key).unwrap();
+    let reads = S3::new(&lake.endpoint, "us-east-1", &reader.access_key, &reader.secret_key).unwrap();
+    let objects = 1_001;
+    for n in 0..objects {
+        writes.put("raw", &format!("streaming/lake-raw/0-{n}.jsonl"), format!("{{\"n\":{n}}}\n").into_bytes()).await.unwrap();
+    }
+    let listed = reads.list("raw", "streaming/lake-raw/").await.unwrap();
+    assert_eq!(listed.len(), objects, "every page of the listing");
+    assert_eq!(reads.get("raw", "streaming/lake-raw/0-1000.jsonl").await.unwrap(), b"{\"n\":1000}\n");
+    let denied = writes.get("raw", "streaming/lake-raw/0-0.jsonl").await.unwrap_err();
+    assert!(denied.is_access_denied(), "the streaming key reads nothing: {denied}");
+}

@@ -19,6 +19,7 @@ async fn base_checkpoint(client: &kube::Client) -> Result<checkpoint::Evidence, 
     let params = BTreeMap::new();
     let ctx = Context {
         client,
+        catalog: &catalog,
         addon: &catalog.addons["openebs"],
         phase: catalog.phase("base").unwrap(),
         params: &params,

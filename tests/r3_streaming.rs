@@ -55,7 +55,8 @@ async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_zook
     let _guard = lock();
     let client = client().await;
     let _ = run(&["remove-phase", NS]);
-    let out = run(&["add-phase", NS, "--profile", "laptop", "--timeout", "300"]).expect(0);
+    // The phase needs the lake (NiFi's flow writes into it): MinIO comes first, proven too.
+    let out = run(&["add-phase", NS, "--with-deps", "--profile", "laptop", "--timeout", "300"]).expect(0);
     assert!(out.stdout.contains("checkpoint passed") && out.stdout.contains("1000"), "{}\n{}", out.stdout, out.stderr);
 
     // What users reach for first: records in from a file, the same records out.
@@ -91,4 +92,5 @@ async fn kafka_runs_on_a_real_node_passes_its_checkpoint_survives_a_restart_zook
     run(&["remove-phase", NS]).expect(0);
     assert_eq!(list_labelled(&client, NS).await.unwrap(), Vec::<(String, String)>::new());
     no_containers_left(NS).await;
+    run(&["remove-phase", "object-storage"]).expect(0);
 }

@@ -172,6 +172,29 @@ pub struct NifiCheck {
     pub password: super::SecretKeyRef,
     /// How long NiFi may take to accept the login and join its cluster.
     pub timeout_seconds: u64,
+    /// The flow into the lake, proven once the node is connected.
+    #[serde(default)]
+    pub flow: Option<LakeFlowCheck>,
+}
+
+/// Settings of the lake flow's part of the `nifi-cluster` checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LakeFlowCheck {
+    /// ConfigMap (addon namespace) holding the flow definition.
+    pub configmap: String,
+    /// Its key.
+    pub key: String,
+    /// Parameter naming the topic the flow reads.
+    pub topic_param: String,
+    /// Key prefix in the raw bucket, before `<topic>/`.
+    pub prefix: String,
+    /// Addon whose client pod produces the records (its run-time template `client.yaml`).
+    pub producer: String,
+    /// Lake service whose key reads the raw bucket.
+    pub reader: String,
+    /// Records sent.
+    pub records: usize,
 }
 
 impl Checkpoint {

@@ -5,6 +5,7 @@
 mod base;
 mod http;
 mod job;
+mod lake_flow;
 pub mod nifi;
 pub mod notebook;
 pub mod paragraph;
@@ -19,7 +20,7 @@ use std::collections::BTreeMap;
 use kube::Client;
 use serde_json::Value;
 
-use crate::catalog::{Addon, Checkpoint, PhaseDef};
+use crate::catalog::{Addon, Catalog, Checkpoint, PhaseDef};
 use crate::contracts::{Contracts, Lake};
 
 /// What a checkpoint measured.
@@ -51,6 +52,8 @@ pub enum CheckpointError {
 pub struct Context<'a> {
     /// API client (port-forwards, Secrets).
     pub client: &'a Client,
+    /// The catalog (addons a checkpoint borrows tools from).
+    pub catalog: &'a Catalog,
     /// The addon being checked.
     pub addon: &'a Addon,
     /// Its phase (for shared data such as who may access what).
@@ -65,6 +68,11 @@ impl Context<'_> {
     /// The lake, which checkpoints of phases on top of it read and write.
     fn lake(&self) -> Result<&Lake, CheckpointError> {
         self.contracts.lake.as_ref().ok_or_else(|| CheckpointError::Failed("no phase provides the lake".into()))
+    }
+
+    /// The text value of parameter `key` (a full key).
+    fn text_param(&self, key: &str) -> Result<String, CheckpointError> {
+        self.params.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(format!("parameter {key}")))
     }
 
     /// The value of `key` in ConfigMap `name` of the addon's namespace (a checkpoint's script).

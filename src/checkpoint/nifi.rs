@@ -2,7 +2,7 @@
 //! for the generated single user, NiFi's version equal to the addon's pin, and its node
 //! connected to the cluster it coordinates through ZooKeeper. A node that has just started
 //! refuses logins and answers 409 while its cluster votes on the flow: both are retried until
-//! the deadline.
+//! the deadline. With the lake flow set, the flow's part follows (`lake_flow`).
 
 use std::time::{Duration, Instant};
 
@@ -19,13 +19,17 @@ pub(super) async fn run(ctx: &Context<'_>, s: &NifiCheck) -> Result<Evidence, Ch
         crate::secrets::read_value(ctx.client, ns, &s.password.secret, &s.password.key).await.map_err(CheckpointError::Failed)?;
     let server = crate::forward::forward(ctx.client, ns, &s.service, s.port, 0).await?;
     let url = format!("https://{}", server.local);
-    let mut evidence = check(&url, (&user, &password), &ctx.addon.version, Duration::from_secs(s.timeout_seconds)).await?;
+    let (mut evidence, nifi) = check(&url, (&user, &password), &ctx.addon.version, Duration::from_secs(s.timeout_seconds)).await?;
     evidence.insert("pod".into(), json!(server.pod));
+    if let Some(flow) = &s.flow {
+        evidence.extend(super::lake_flow::run(ctx, &nifi, flow).await?);
+    }
     Ok(evidence)
 }
 
-/// Log in, compare the version with `pinned`, wait for the node to be connected.
-pub async fn check(url: &str, (user, password): (&str, &str), pinned: &str, deadline: Duration) -> Result<Evidence, CheckpointError> {
+/// Log in, compare the version with `pinned`, wait for the node to be connected; the evidence
+/// and the logged-in client.
+async fn check(url: &str, (user, password): (&str, &str), pinned: &str, deadline: Duration) -> Result<(Evidence, Nifi), CheckpointError> {
     let started = Instant::now();
     let mut nifi = Nifi::new(url, Duration::from_secs(30)).map_err(|e| CheckpointError::Failed(e.to_string()))?;
     let (cluster, version) = loop {
@@ -41,12 +45,13 @@ pub async fn check(url: &str, (user, password): (&str, &str), pinned: &str, dead
     if version != pinned {
         return Err(CheckpointError::Failed(format!("NiFi reports version {version}; the addon pins {pinned}")));
     }
-    Ok(Evidence::from([
+    let evidence = Evidence::from([
         ("version".to_string(), json!(version)),
         ("clustered".to_string(), json!(cluster.clustered)),
         ("connectedNodes".to_string(), json!(format!("{} / {}", cluster.connected_nodes, cluster.total_nodes))),
         ("seconds".to_string(), json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0)),
-    ]))
+    ]);
+    Ok((evidence, nifi))
 }
 
 /// One attempt: a token, the cluster (clustered and this node connected), the version.

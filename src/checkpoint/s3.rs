@@ -50,8 +50,8 @@ const PART_BYTES: usize = 5 << 20;
 
 pub(super) async fn run(ctx: &Context<'_>, s: &S3Check) -> Result<Evidence, CheckpointError> {
     let key = read_key(ctx, &s.secret).await?;
-    let bucket = param(ctx, &s.bucket_param)?;
-    let forbidden = param(ctx, &s.forbidden_bucket_param)?;
+    let bucket = ctx.text_param(&s.bucket_param)?;
+    let forbidden = ctx.text_param(&s.forbidden_bucket_param)?;
     let region = &s.region;
     let fwd = forward::forward(ctx.client, &ctx.addon.namespace, &s.service, s.port, 0).await?;
     let endpoint = format!("http://{}", fwd.local);
@@ -165,13 +165,14 @@ async fn no_bucket_management(s3: &S3, key: &ServiceKey) -> Result<(), Checkpoin
     }
 }
 
-fn param(ctx: &Context<'_>, key: &str) -> Result<String, CheckpointError> {
-    ctx.params.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| CheckpointError::Setting(format!("parameter {key}")))
+/// A lake key held in Secret `secret` of the addon's namespace.
+pub(super) async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
+    read_key_in(ctx.client, &ctx.addon.namespace, secret).await
 }
 
-pub(super) async fn read_key(ctx: &Context<'_>, secret: &str) -> Result<ServiceKey, CheckpointError> {
-    let ns = &ctx.addon.namespace;
-    let read = |key| crate::secrets::read_value(ctx.client, ns, secret, key);
+/// A lake key held in Secret `ns/secret`.
+pub(super) async fn read_key_in(client: &kube::Client, ns: &str, secret: &str) -> Result<ServiceKey, CheckpointError> {
+    let read = |key| crate::secrets::read_value(client, ns, secret, key);
     let access_key = read("access-key").await.map_err(CheckpointError::Failed)?;
     let secret_key = read("secret-key").await.map_err(CheckpointError::Failed)?;
     Ok(ServiceKey { access_key, secret_key, secret_ref: format!("{ns}/{secret}") })

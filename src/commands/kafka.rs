@@ -3,26 +3,16 @@
 //! labelled as a Kafka client (run-time template `client.yaml`), reached through exec: records
 //! go in on the tool's stdin and come back on its stdout. The pod is deleted afterwards.
 
-use std::time::Duration;
-
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams, DeleteParams};
-use kube::runtime::wait::await_condition;
 use serde::Serialize;
-use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Globals, SpecArgs};
 use crate::catalog::Addon;
 use crate::error::Error;
+use crate::kafka::ClientPod;
 use crate::pipeline::Loaded;
 
-/// The addon the commands talk to, and the image key of its tools.
+/// The addon the commands talk to.
 const ADDON: &str = "kafka";
-const IMAGE: &str = "server";
-/// How long the client pod may live if the command cannot delete it.
-const LIFETIME_SECONDS: u64 = 900;
-const START_BUDGET: Duration = Duration::from_secs(180);
 
 /// What `kafka produce` did.
 #[derive(Debug, Serialize)]
@@ -65,15 +55,10 @@ pub async fn produce(g: &Globals, topic: &str, input: &str) -> Result<Produced, 
         return Err(Error::usage(format!("{} holds no record (one per line)", describe(input)))
             .with_hint(format!("printf 'a\\nb\\n' | bigtop-k8s kafka produce {topic}")));
     }
-    let client = Client::start(g).await?;
-    let command = client.tool("kafka-console-producer.sh", &["--topic", topic, "--producer-property", "acks=all"]);
-    let out = client.exec(command, Some(bytes)).await;
+    let client = start(g).await?;
+    let out = client.produce(topic, bytes).await;
     client.stop().await;
-    let (_, stderr) = out?;
-    if stderr.contains("ERROR") {
-        return Err(Error::failure(format!("the producer reported errors for topic {topic}:\n{}", stderr.trim()))
-            .with_hint("`bigtop-k8s verify streaming` checks the brokers"));
-    }
+    out?;
     Ok(Produced { topic: topic.to_string(), records })
 }
 
@@ -84,7 +69,7 @@ pub async fn consume(g: &Globals, args: &ConsumeArgs) -> Result<Consumed, Error>
         return Err(Error::usage("--max and --idle-seconds must be at least 1")
             .with_hint(format!("bigtop-k8s kafka consume {} --from-beginning --max 10", args.topic)));
     }
-    let client = Client::start(g).await?;
+    let client = start(g).await?;
     let timeout = (args.idle_seconds * 1000).to_string();
     let mut flags = vec!["--topic", args.topic.as_str(), "--timeout-ms", timeout.as_str()];
     if args.from_beginning {
@@ -141,89 +126,15 @@ fn describe(input: &str) -> String {
     if input == "-" { "stdin".into() } else { input.to_string() }
 }
 
-/// A client pod of the streaming phase.
-struct Client {
-    pods: Api<Pod>,
-    name: String,
-    bootstrap: String,
-}
-
-impl Client {
-    /// Create the client pod and wait until it runs.
-    async fn start(g: &Globals) -> Result<Client, Error> {
-        let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
-        let addon: &Addon = ctx.catalog.addons.get(ADDON).ok_or_else(|| Error::usage("the catalog has no kafka addon"))?;
-        if !ctx.state.contains_key(&addon.phase) {
-            return Err(Error::prerequisite(format!("the {} phase is not installed", addon.phase))
-                .with_hint(format!("bigtop-k8s add-phase {}", addon.phase)));
-        }
-        let name = crate::checkpoint::unique_name("kafka-client");
-        let vars = json!({"name": name, "image": IMAGE, "lifetime": LIFETIME_SECONDS});
-        let objects = crate::render::render_runtime(addon, "client.yaml", &vars)
-            .map_err(|e| Error::failure("cannot render the client pod").with_source(e))?;
-        let pods: Api<Pod> = Api::namespaced(ctx.cluster.client.clone(), &addon.namespace);
-        let pod: Pod =
-            serde_json::from_value(objects[0].clone()).map_err(|e| Error::failure("the client template is not a Pod").with_source(e))?;
-        pods.create(&Default::default(), &pod).await.map_err(|e| Error::failure("cannot create the Kafka client pod").with_source(e))?;
-        let client = Client { pods, name, bootstrap: format!("kafka.{}.svc:9092", addon.namespace) };
-        let running =
-            |p: Option<&Pod>| p.and_then(|p| p.status.as_ref()).and_then(|s| s.phase.as_deref()).is_some_and(|ph| ph != "Pending");
-        let started = tokio::time::timeout(START_BUDGET, await_condition(client.pods.clone(), &client.name, running)).await;
-        if !matches!(started, Ok(Ok(Some(_)))) {
-            let ns = addon.namespace.clone();
-            let name = client.name.clone();
-            client.stop().await;
-            return Err(Error::failure(format!("the Kafka client pod {ns}/{name} did not start within {}s", START_BUDGET.as_secs()))
-                .with_hint(format!("kubectl -n {ns} get events --sort-by=.lastTimestamp")));
-        }
-        Ok(client)
+/// A client pod of the installed streaming phase.
+async fn start(g: &Globals) -> Result<ClientPod, Error> {
+    let ctx = Loaded::read(g, &SpecArgs::default())?.connect(g).await?;
+    let addon: &Addon = ctx.catalog.addons.get(ADDON).ok_or_else(|| Error::usage("the catalog has no kafka addon"))?;
+    if !ctx.state.contains_key(&addon.phase) {
+        return Err(Error::prerequisite(format!("the {} phase is not installed", addon.phase))
+            .with_hint(format!("bigtop-k8s add-phase {}", addon.phase)));
     }
-
-    /// `tool` of the image with the bootstrap server and `flags`.
-    fn tool(&self, tool: &str, flags: &[&str]) -> Vec<String> {
-        let mut command = vec![format!("/opt/kafka/bin/{tool}"), "--bootstrap-server".into(), self.bootstrap.clone()];
-        command.extend(flags.iter().map(|f| f.to_string()));
-        command
-    }
-
-    /// Run `command` in the pod, feeding `stdin`; its stdout and stderr, or an error with both
-    /// when it exits non-zero.
-    async fn exec(&self, command: Vec<String>, stdin: Option<Vec<u8>>) -> Result<(String, String), Error> {
-        let params = AttachParams::default().stdin(stdin.is_some()).stdout(true).stderr(true);
-        let mut process = self
-            .pods
-            .exec(&self.name, command, &params)
-            .await
-            .map_err(|e| Error::failure("cannot run the Kafka tool in the client pod").with_source(e))?;
-        let writer = stdin.map(|bytes| {
-            let mut input = process.stdin().expect("stdin was requested");
-            tokio::spawn(async move {
-                let _ = input.write_all(&bytes).await;
-                let _ = input.shutdown().await;
-            })
-        });
-        let (mut out, mut err) = (process.stdout().expect("stdout was requested"), process.stderr().expect("stderr was requested"));
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let (read_out, read_err) = tokio::join!(out.read_to_end(&mut stdout), err.read_to_end(&mut stderr));
-        read_out.and(read_err).map_err(|e| Error::failure("the connection to the client pod broke").with_source(e))?;
-        if let Some(w) = writer {
-            let _ = w.await;
-        }
-        let status = process.take_status().expect("status is taken once").await;
-        let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-        match status.and_then(|s| s.status) {
-            Some(s) if s == "Success" => Ok((stdout, stderr)),
-            other => {
-                Err(Error::failure(format!("the Kafka tool failed ({}):\n{}", other.unwrap_or_else(|| "no status".into()), stderr.trim()))
-                    .with_hint("`bigtop-k8s verify streaming` checks the brokers"))
-            }
-        }
-    }
-
-    /// Delete the pod (it also ends by itself after its lifetime).
-    async fn stop(self) {
-        let _ = self.pods.delete(&self.name, &DeleteParams::default()).await;
-    }
+    ClientPod::start(&ctx.cluster.client, addon).await
 }
 
 #[cfg(test)]

@@ -38,8 +38,14 @@ async fn check(ctx: &Context<'_>, phase: &str, record: &PhaseRecord) -> (Checkpo
         let Some(def) = &addon.checkpoint else { continue };
         let step = g.progress.start(format!("checkpoint {phase}/{name} ({})", def.kind()));
         let Some(def) = ctx.catalog.phase(phase) else { continue };
-        let cctx =
-            checkpoint::Context { client: &ctx.cluster.client, addon, phase: def, params: &record.parameters, contracts: &ctx.contracts };
+        let cctx = checkpoint::Context {
+            client: &ctx.cluster.client,
+            catalog: &ctx.catalog,
+            addon,
+            phase: def,
+            params: &record.parameters,
+            contracts: &ctx.contracts,
+        };
         let outcome = tokio::time::timeout(g.timeout, checkpoint::run(&cctx))
             .await
             .unwrap_or_else(|_| Err(checkpoint::CheckpointError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))));

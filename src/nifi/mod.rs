@@ -1,7 +1,9 @@
 //! A client of a NiFi 2 server's REST API (`/nifi-api`): a bearer token for the single user
 //! (`POST /access/token`, a form, HTTPS only), the version (`/flow/about`) and the cluster's
-//! state (`/flow/cluster/summary`). The streaming phase's NiFi checkpoint uses it through a
-//! port-forward to NiFi's own self-signed certificate.
+//! state (`/flow/cluster/summary`); flows in [`flow`]. The streaming phase's NiFi checkpoint
+//! uses it through a port-forward to NiFi's own self-signed certificate.
+
+pub mod flow;
 
 use std::time::Duration;
 
@@ -37,6 +39,21 @@ pub enum NifiError {
         status: u16,
         /// What came back.
         detail: String,
+    },
+}
+
+/// What a request carries.
+enum Body {
+    /// `application/x-www-form-urlencoded`.
+    Form(String),
+    /// `application/json`.
+    Json(Value),
+    /// `multipart/form-data` (a flow definition upload).
+    Multipart {
+        /// The parts' separator.
+        boundary: String,
+        /// The parts.
+        bytes: Vec<u8>,
     },
 }
 
@@ -85,7 +102,7 @@ impl Nifi {
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), NifiError> {
         let form =
             url::form_urlencoded::Serializer::new(String::new()).append_pair("username", user).append_pair("password", password).finish();
-        let (status, body) = self.send(reqwest::Method::POST, "/access/token", Some(form)).await?;
+        let (status, body) = self.send(reqwest::Method::POST, "/access/token", Some(Body::Form(form))).await?;
         let url = self.url("/access/token");
         match status {
             200 | 201 if !body.trim().is_empty() => {
@@ -127,7 +144,15 @@ impl Nifi {
     /// # Errors
     /// Unreachable, the token refused (401, 403), or any other non-2xx answer.
     async fn call(&self, path: &str) -> Result<Value, NifiError> {
-        let (status, body) = self.send(reqwest::Method::GET, path, None).await?;
+        self.request(reqwest::Method::GET, path, None).await
+    }
+
+    /// `method` on `path` under `/nifi-api` with the token and `body`; the JSON answer.
+    ///
+    /// # Errors
+    /// As [`Nifi::call`].
+    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> Result<Value, NifiError> {
+        let (status, body) = self.send(method, path, body).await?;
         let url = self.url(path);
         match status {
             200..=299 => serde_json::from_str(&body).map_err(|_| NifiError::Protocol { url, status, detail: body }),
@@ -136,7 +161,7 @@ impl Nifi {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, form: Option<String>) -> Result<(u16, String), NifiError> {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> Result<(u16, String), NifiError> {
         let url = self.url(path);
         // NiFi answers 421 to a Host header whose port is neither its own nor allowed, and a
         // port-forward's local port is random: name no port.
@@ -144,9 +169,14 @@ impl Nifi {
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
-        if let Some(form) = form {
-            req = req.header("Content-Type", "application/x-www-form-urlencoded").body(form);
-        }
+        req = match body {
+            Some(Body::Form(form)) => req.header("Content-Type", "application/x-www-form-urlencoded").body(form),
+            Some(Body::Json(value)) => req.header("Content-Type", "application/json").body(value.to_string()),
+            Some(Body::Multipart { boundary, bytes }) => {
+                req.header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(bytes)
+            }
+            None => req,
+        };
         let resp = req.send().await.map_err(|e| NifiError::Unreachable { url: url.clone(), detail: e.to_string() })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(|e| NifiError::Unreachable { url, detail: e.to_string() })?;
@@ -170,50 +200,8 @@ mod tests {
     //! and the AboutDTO and ClusterSummaryDTO entities). Plain HTTP: the TLS layer is reqwest's.
     //! No NiFi is served by a registry reachable here.
 
-    use std::sync::{Arc, Mutex};
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     use super::*;
-
-    /// Serve `pages` (request line prefix → status, body) on loopback, recording each request's
-    /// head and body.
-    async fn serve(pages: Vec<(&'static str, u16, String)>) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                let end = loop {
-                    let n = conn.read(&mut buf).await.unwrap();
-                    raw.extend_from_slice(&buf[..n]);
-                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break end;
-                    }
-                };
-                let head = String::from_utf8_lossy(&raw[..end]).to_string();
-                let length = head
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
-                    .unwrap_or(0);
-                while raw.len() < end + 4 + length {
-                    let n = conn.read(&mut buf).await.unwrap();
-                    raw.extend_from_slice(&buf[..n]);
-                }
-                let body = String::from_utf8_lossy(&raw[end + 4..]).to_string();
-                let line = head.lines().next().unwrap_or_default().to_string();
-                log.lock().unwrap().push((head.clone(), body));
-                let (status, page) =
-                    pages.iter().find(|(p, ..)| line.starts_with(p)).map(|(_, s, b)| (*s, b.clone())).unwrap_or((404, String::new()));
-                let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}", page.len());
-                conn.write_all(answer.as_bytes()).await.unwrap();
-            }
-        });
-        (base, seen)
-    }
+    use crate::test_pages::serve;
 
     #[tokio::test]
     async fn a_token_then_the_version_and_a_connected_one_node_cluster() {
@@ -221,9 +209,9 @@ mod tests {
         let about = r#"{"about":{"title":"NiFi","version":"2.11.0","uri":"https://localhost:8443/nifi-api/","contentViewerUrl":"../nifi-content-viewer/","timezone":"UTC","buildTag":"rel/nifi-2.11.0"}}"#;
         let summary = r#"{"clusterSummary":{"connectedNodes":"1 / 1","connectedNodeCount":1,"totalNodeCount":1,"connectedToCluster":true,"clustered":true}}"#;
         let (base, seen) = serve(vec![
-            ("POST /nifi-api/access/token", 201, jwt.clone()),
-            ("GET /nifi-api/flow/about", 200, about.into()),
-            ("GET /nifi-api/flow/cluster/summary", 200, summary.into()),
+            ("POST /nifi-api/access/token", 201, "", jwt.clone()),
+            ("GET /nifi-api/flow/about", 200, "", about.into()),
+            ("GET /nifi-api/flow/cluster/summary", 200, "", summary.into()),
         ])
         .await;
         let mut nifi = Nifi::new(&base, Duration::from_secs(10)).unwrap();
@@ -233,22 +221,26 @@ mod tests {
         assert_eq!(cluster, ClusterSummary { clustered: true, connected: true, connected_nodes: 1, total_nodes: 1 });
 
         let seen = seen.lock().unwrap().clone();
-        assert_eq!(seen[0].1, "username=admin&password=a+password%2C+12%2B", "a form, as AccessResource reads it");
-        for (head, _) in &seen {
-            let head = head.to_ascii_lowercase();
-            assert!(head.contains("\r\nhost: localhost\r\n"), "no port in the Host header: {head}");
+        assert_eq!(seen[0].body, "username=admin&password=a+password%2C+12%2B", "a form, as AccessResource reads it");
+        for s in &seen {
+            assert_eq!(s.header("host").as_deref(), Some("localhost"), "no port in the Host header: {}", s.head);
         }
-        for (head, _) in &seen[1..] {
-            assert!(head.to_ascii_lowercase().contains(&format!("authorization: bearer {}", jwt.to_ascii_lowercase())), "{head}");
+        for s in &seen[1..] {
+            assert_eq!(s.header("authorization"), Some(format!("Bearer {jwt}")), "{}", s.head);
         }
     }
 
     #[tokio::test]
     async fn refused_credentials_a_forming_cluster_and_an_expired_token_are_reported() {
         let (base, _) = serve(vec![
-            ("POST /nifi-api/access/token", 400, "The supplied username and password are not valid.".into()),
-            ("GET /nifi-api/flow/cluster/summary", 409, "Cluster is still in the process of voting on the appropriate Data Flow.".into()),
-            ("GET /nifi-api/flow/about", 401, "Authentication credentials are not valid".into()),
+            ("POST /nifi-api/access/token", 400, "", "The supplied username and password are not valid.".into()),
+            (
+                "GET /nifi-api/flow/cluster/summary",
+                409,
+                "",
+                "Cluster is still in the process of voting on the appropriate Data Flow.".into(),
+            ),
+            ("GET /nifi-api/flow/about", 401, "", "Authentication credentials are not valid".into()),
         ])
         .await;
         let mut nifi = Nifi::new(&base, Duration::from_secs(10)).unwrap();
