@@ -23,6 +23,11 @@ impl std::ops::Add for Requests {
 }
 
 impl Requests {
+    /// A declared memory and CPU amount.
+    pub fn of(b: &crate::catalog::Budget) -> Requests {
+        Requests { memory_bytes: quantity_bytes(&b.memory).unwrap_or(0), cpu_milli: cpu_milli(&b.cpu) }
+    }
+
     /// `1.5 GiB / 750m CPU`.
     pub fn human(&self) -> String {
         let mib = self.memory_bytes >> 20;
@@ -32,19 +37,23 @@ impl Requests {
 }
 
 /// Requests of workloads (Deployments, StatefulSets, Jobs: pod template × replicas;
-/// DaemonSets: per node). Init containers run before the others, so only the largest counts.
+/// DaemonSets: per node; a CronJob's Job and a Knative Service's pod: one while it runs). Init
+/// containers run before the others, so only the largest counts.
 pub fn requests(objects: &[Value]) -> Requests {
     objects.iter().map(object_requests).fold(Requests::default(), |a, b| a + b)
 }
 
 fn object_requests(obj: &Value) -> Requests {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let replicas = match kind {
-        "Deployment" | "StatefulSet" => obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1),
-        "DaemonSet" | "Job" => 1,
+    let knative = obj.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("serving.knative.dev/"));
+    let (replicas, template) = match kind {
+        "Deployment" | "StatefulSet" => (obj.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1), "/spec/template/spec"),
+        "DaemonSet" | "Job" => (1, "/spec/template/spec"),
+        "CronJob" => (1, "/spec/jobTemplate/spec/template/spec"),
+        "Service" if knative => (1, "/spec/template/spec"),
         _ => return Requests::default(),
     };
-    let Some(pod) = obj.pointer("/spec/template/spec") else { return Requests::default() };
+    let Some(pod) = obj.pointer(template) else { return Requests::default() };
     let sum = |key: &str| -> Vec<Requests> {
         pod.get(key).and_then(Value::as_array).map(|cs| cs.iter().map(container_requests).collect()).unwrap_or_default()
     };
@@ -82,6 +91,11 @@ mod tests {
             "containers": [c("256Mi", "100m"), c("256Mi", "100m")], "initContainers": [c("1Gi", "50m")]}}}});
         let cm = json!({"kind": "ConfigMap"});
         assert_eq!(requests(&[deploy, cm]), Requests { memory_bytes: 2 << 30, cpu_milli: 400 });
+        let pod = json!({"containers": [c("128Mi", "25m")]});
+        let ksvc = json!({"apiVersion": "serving.knative.dev/v1", "kind": "Service", "spec": {"template": {"spec": pod}}});
+        let cron = json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": pod}}}}});
+        let plain = json!({"apiVersion": "v1", "kind": "Service", "spec": {"template": {"spec": pod}}});
+        assert_eq!(requests(&[ksvc, cron, plain]), Requests { memory_bytes: 256 << 20, cpu_milli: 50 });
         assert_eq!(cpu_milli("1.5"), 1500);
     }
 }

@@ -25,6 +25,36 @@ pub struct Contracts {
     pub sql_engine: Option<SqlEngine>,
     /// Spark's configuration, when a phase provides it.
     pub spark: Option<SparkConf>,
+    /// The receiver of the lake's bucket notifications, when a phase provides one.
+    pub lake_events: Option<LakeEvents>,
+    /// How to configure the lake's bucket notifications, when its backend sends them.
+    pub bucket_notifications: Option<BucketNotifications>,
+}
+
+/// The lake backend's bucket notifications.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BucketNotifications {
+    /// Namespace of the Secret.
+    pub namespace: String,
+    /// Secret whose `user`/`password` key may configure them.
+    pub admin_secret: String,
+}
+
+/// The receiver of the lake's bucket notifications: MinIO posts every object created in the
+/// raw bucket to it (Garage has no notifications).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LakeEvents {
+    /// The phase providing it.
+    pub phase: String,
+    /// The notification target's name; MinIO's environment names it in capitals
+    /// (`MINIO_NOTIFY_WEBHOOK_*_<TARGET>`).
+    pub target: String,
+    /// The ARN a bucket's notification configuration names it by.
+    pub arn: String,
+    /// The URL MinIO posts to.
+    pub endpoint: String,
+    /// Secret (lake namespace, and copied to the receiver's) with the bearer token.
+    pub token_secret: String,
 }
 
 /// Spark's configuration.
@@ -216,6 +246,19 @@ fn add(
             release: version.unwrap_or_default().to_string(),
             image: version.and_then(|v| addon.images.get(&format!("spark-{v}"))).cloned().unwrap_or_default(),
         });
+    }
+    if let Some(e) = &provides.lake_events {
+        let target = e.target.to_ascii_uppercase();
+        out.lake_events = Some(LakeEvents {
+            phase: phase.name.clone(),
+            arn: format!("arn:minio:sqs::{target}:webhook"),
+            target,
+            endpoint: format!("http://{}/", host(&e.service, e.port)),
+            token_secret: e.token_secret.clone(),
+        });
+    }
+    if let Some(n) = &provides.bucket_notifications {
+        out.bucket_notifications = Some(BucketNotifications { namespace: namespace.into(), admin_secret: n.admin_secret.clone() });
     }
     if let Some(e) = &provides.sql_engine {
         out.sql_engine = Some(SqlEngine {

@@ -71,8 +71,10 @@ pub async fn find(client: &Client, catalog: &Catalog, state: &State, exempt: &Ex
                 let generated: BTreeSet<&String> = addon.generated.iter().filter(|g| &g.secret == secret).flat_map(|g| &g.keys).collect();
                 let mut values = crate::secrets::read_all(client, ns, secret).await?;
                 values.retain(|k, _| generated.contains(k));
+                // A Secret the installed phase never had (the catalog added it since) is not
+                // drift: the phase's next apply generates it.
                 let drift = match record.credentials.get(secret) {
-                    _ if values.is_empty() => Some(Drift::Missing),
+                    Some(_) if values.is_empty() => Some(Drift::Missing),
                     Some(recorded) if *recorded != fingerprint(&values) => Some(Drift::Changed),
                     _ => None,
                 };

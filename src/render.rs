@@ -153,6 +153,15 @@ pub enum RenderError {
         /// Position of the document in the file.
         index: usize,
     },
+    /// A patch of an upstream object failed.
+    #[error("addon {addon}: cannot patch its upstream objects")]
+    Patch {
+        /// The addon.
+        addon: String,
+        /// Why.
+        #[source]
+        source: crate::catalog::patches::PatchError,
+    },
     /// A source the addon declares was not fetched.
     #[error("source {0} was not fetched")]
     MissingSource(String),
@@ -170,6 +179,14 @@ pub fn render_addon(input: &RenderInput) -> Result<Vec<Value>, RenderError> {
         let text = String::from_utf8_lossy(bytes);
         objects.extend(parse_documents(&addon.name, &source.name, &text)?);
     }
+    let ctx = context! {
+        params => minijinja::Value::from(minijinja::value::Serde(&input.params)),
+        profile => input.profile.name(),
+    };
+    let env = environment();
+    let render = |text: &str| env.render_str(text, &ctx).map_err(|e| e.to_string());
+    crate::catalog::patches::apply(&mut objects, &addon.patches, &render)
+        .map_err(|source| RenderError::Patch { addon: addon.name.clone(), source })?;
     objects.extend(render_templates(input)?);
     for obj in &mut objects {
         label(obj, &addon.phase, &addon.name);
@@ -197,6 +214,7 @@ pub fn render_templates(input: &RenderInput) -> Result<Vec<Value>, RenderError> 
         metastore => minijinja::Value::from(minijinja::value::Serde(&input.contracts.metastore)),
         sql_engine => minijinja::Value::from(minijinja::value::Serde(&input.contracts.sql_engine)),
         spark => minijinja::Value::from(minijinja::value::Serde(&input.contracts.spark)),
+        lake_events => minijinja::Value::from(minijinja::value::Serde(&input.contracts.lake_events)),
         client_phases => minijinja::Value::from(minijinja::value::Serde(&input.client_phases)),
         namespace => &addon.namespace,
         phase => &addon.phase,

@@ -135,6 +135,18 @@ impl S3 {
         length.ok_or_else(|| S3Error::Parse { op, detail: "no Content-Length".into() })
     }
 
+    /// An object's user metadata (`x-amz-meta-<name>` headers), by name.
+    pub async fn metadata(&self, bucket: &str, key: &str) -> Result<std::collections::BTreeMap<String, String>, S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b.head_object(Some(&self.credentials), key).sign(SIGN_FOR);
+        let response = self.send(format!("HEAD {bucket}/{key}"), self.http.head(url)).await?;
+        let meta = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().strip_prefix("x-amz-meta-")?.to_string(), value.to_str().ok()?.to_string())));
+        Ok(meta.collect())
+    }
+
     /// Keys under `prefix`, with their sizes (every page of them).
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, S3Error> {
         let b = self.bucket(bucket)?;
@@ -156,6 +168,37 @@ impl S3 {
                 _ => return Ok(keys),
             }
         }
+    }
+
+    /// Have the server post an event to the notification target `arn` for every object created
+    /// in `bucket` (PutBucketNotificationConfiguration; MinIO names its webhook targets
+    /// `arn:minio:sqs::<TARGET>:webhook`).
+    pub async fn notify_created(&self, bucket: &str, id: &str, arn: &str) -> Result<(), S3Error> {
+        let body = format!(
+            "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><QueueConfiguration><Id>{id}</Id><Queue>{arn}</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>"
+        );
+        self.configure_notifications(bucket, body).await
+    }
+
+    async fn configure_notifications(&self, bucket: &str, body: String) -> Result<(), S3Error> {
+        // Garage answers 501: it has no notifications.
+        let mut url = self.endpoint.clone();
+        url.set_path(&format!("/{bucket}"));
+        // rusty-s3 has no action for this request: the same presigning, with the subresource.
+        let url = rusty_s3::signing::sign(
+            &jiff::Timestamp::now(),
+            rusty_s3::Method::Put,
+            url,
+            self.credentials.key(),
+            self.credentials.secret(),
+            None,
+            &self.region,
+            SIGN_FOR.as_secs(),
+            std::iter::once(("notification", "")),
+            std::iter::empty(),
+        );
+        self.send(format!("PUT {bucket}?notification"), self.http.put(url).body(body)).await?;
+        Ok(())
     }
 
     /// Create a bucket (what a service key must not be able to do).

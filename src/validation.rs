@@ -37,6 +37,10 @@ pub enum Validation {
     BucketNames,
     /// One S3 bucket name.
     BucketName,
+    /// A list of registry hosts, each a DNS name with an optional `:port`.
+    Hosts,
+    /// A CronJob schedule: five fields of digits, `*`, `/`, `,` and `-`.
+    Cron,
     /// An absolute filesystem path on the nodes.
     AbsolutePath,
     /// An `http://` or `https://` URL without a trailing slash.
@@ -53,7 +57,7 @@ pub enum Validation {
 
 impl Validation {
     /// Every kind, as written in `addon.yaml` (docs/catalog.md documents each).
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 15] = [
         "quantity",
         "memory",
         "cpu",
@@ -63,6 +67,8 @@ impl Validation {
         "dns-label",
         "bucket-names",
         "bucket-name",
+        "hosts",
+        "cron",
         "absolute-path",
         "url",
         "catalog-properties",
@@ -81,6 +87,8 @@ impl Validation {
             Validation::DnsLabel => "dns-label",
             Validation::BucketNames => "bucket-names",
             Validation::BucketName => "bucket-name",
+            Validation::Hosts => "hosts",
+            Validation::Cron => "cron",
             Validation::AbsolutePath => "absolute-path",
             Validation::Url => "url",
             Validation::CatalogProperties { .. } => "catalog-properties",
@@ -208,6 +216,14 @@ pub fn coerce(key: &str, validation: &Validation, raw: &Value) -> Result<Value, 
             checked(s, ok)
         }
         Validation::BucketNames => bucket_names(raw).map_err(invalid),
+        Validation::Hosts => hosts(raw).map_err(invalid),
+        Validation::Cron => {
+            let s = text();
+            let fields: Vec<&str> = s.split_whitespace().collect();
+            let ok = fields.len() == 5 && fields.iter().all(|f| f.bytes().all(|b| b.is_ascii_digit() || b"*/,-".contains(&b)));
+            let ok = if ok { Ok(()) } else { Err("expected a cron schedule of five fields, e.g. \"*/10 * * * *\"".into()) };
+            checked(s, ok)
+        }
     }
 }
 
@@ -283,6 +299,24 @@ fn bucket_names(raw: &Value) -> Result<Value, String> {
     }
     for n in &names {
         bucket_name(n).map_err(|r| format!("bucket {n:?}: {r}"))?;
+    }
+    Ok(Value::from(names))
+}
+
+/// Registry hosts: a list, or comma-separated; each lowercase DNS labels joined by dots, with an
+/// optional port.
+fn hosts(raw: &Value) -> Result<Value, String> {
+    let names: Vec<String> = match raw {
+        Value::Array(items) => items.iter().map(scalar_string).collect(),
+        Value::String(s) => s.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        _ => return Err("expected a list of registry hosts".into()),
+    };
+    for n in &names {
+        let (host, port) = n.split_once(':').unwrap_or((n, "1"));
+        let labels_ok = host.split('.').all(|l| dns_label(l).is_ok());
+        if !labels_ok || port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("{n:?} is not a registry host (such as docker.io or registry.local:5000)"));
+        }
     }
     Ok(Value::from(names))
 }
@@ -426,6 +460,17 @@ mod tests {
         assert!(matches!(coerce("a.n", &int, &json!("9")), Err(ParamError::Invalid { .. })));
         assert_eq!(coerce("a.b", &Validation::Bool, &json!("true")), Ok(json!(true)));
         assert_eq!(coerce("a.l", &Validation::BucketNames, &json!("raw, clean")), Ok(json!(["raw", "clean"])));
+        assert_eq!(
+            coerce("a.r", &Validation::Hosts, &json!("docker.io, registry.local:5000")),
+            Ok(json!(["docker.io", "registry.local:5000"]))
+        );
+        assert_eq!(coerce("a.s", &Validation::Cron, &json!("*/10 * * * *")), Ok(json!("*/10 * * * *")));
+        for bad in ["@hourly", "* * * *", "1 2 3 4 5; rm"] {
+            assert!(coerce("a.s", &Validation::Cron, &json!(bad)).is_err(), "{bad}");
+        }
+        for bad in ["Docker.io", "registry.local:0", "a..b", "https://docker.io"] {
+            assert!(coerce("a.r", &Validation::Hosts, &json!(bad)).is_err(), "{bad}");
+        }
         let err = coerce("a.l", &Validation::BucketNames, &json!("raw,Bad")).unwrap_err();
         assert!(err.to_string().contains("bucket \"Bad\""), "{err}");
     }

@@ -18,7 +18,7 @@ async fn streaming_phase_applies_reapplies_unchanged_and_removes_cleanly() {
     let client = client().await;
     remove(&["streaming", "object-storage"]);
     // NiFi's flow writes into the lake: without it the phase is refused, with the way in.
-    let refused = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(2);
+    let refused = run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify"]).expect(3);
     assert!(refused.stderr.contains("object-storage") && refused.stderr.contains("--with-deps"), "{}", refused.stderr);
     run(&["add-phase", "streaming", "--profile", "laptop", "--no-verify", "--with-deps"]).expect(0);
     let before = list_labelled(&client, "streaming").await.unwrap();

@@ -108,7 +108,7 @@ async fn every_key_is_checked_against_the_server_and_drift_is_named() {
         vec![
             Grant { key: lake.key("sql"), read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
             Grant { key: spark, read: strings(&["warehouse"]), write: strings(&["warehouse"]) },
-            Grant { key: lake.key("cleaner"), read: strings(&["raw"]), write: strings(&["clean"]) },
+            Grant { key: lake.key("cleaner"), read: strings(&["raw", "clean"]), write: strings(&["clean"]) },
             Grant { key: lake.key("streaming"), read: vec![], write: strings(&["raw"]) },
         ]
     };

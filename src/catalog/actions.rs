@@ -237,6 +237,9 @@ pub enum Setup {
     DefaultStorageClass(DefaultStorageClass),
     /// Spark's node pool and the user's namespace (settings come from parameters).
     Spark,
+    /// The lake's raw bucket notifies the addon's receiver of every object created (the
+    /// `lake-events` and `bucket-notifications` contracts).
+    BucketNotifications,
 }
 
 /// Settings of the `garage-admin` setup.
@@ -261,13 +264,14 @@ pub struct DefaultStorageClass {
 
 impl Setup {
     /// Every kind, as written in `addon.yaml`.
-    pub const KINDS: [&'static str; 3] = ["garage-admin", "default-storage-class", "spark"];
+    pub const KINDS: [&'static str; 4] = ["garage-admin", "default-storage-class", "spark", "bucket-notifications"];
 
     /// The kind as written in `addon.yaml`.
     pub fn kind(&self) -> &'static str {
         match self {
             Setup::GarageAdmin(_) => "garage-admin",
             Setup::DefaultStorageClass(_) => "default-storage-class",
+            Setup::BucketNotifications => "bucket-notifications",
             Setup::Spark => "spark",
         }
     }

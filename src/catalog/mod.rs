@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub mod actions;
+pub mod patches;
 pub mod provides;
 
 use crate::validation::ParamDef;
@@ -192,6 +193,13 @@ pub struct Addon {
     /// Pinned upstream artifacts.
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Changes to the applied sources' objects.
+    #[serde(default)]
+    pub patches: Vec<patches::Patch>,
+    /// What the patched sources' workloads request, by profile (`phases` counts it without
+    /// fetching them; a test computes it from the pinned bytes).
+    #[serde(default)]
+    pub source_requests: BTreeMap<String, Budget>,
     /// Parameters, addressed as `<addon>.<name>`.
     #[serde(default)]
     pub parameters: BTreeMap<String, ParamDef>,

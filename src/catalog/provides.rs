@@ -27,6 +27,36 @@ pub struct Provides {
     /// spark-defaults.conf and the pod templates).
     #[serde(default)]
     pub spark: Option<SparkDecl>,
+    /// A receiver of the lake's bucket notifications (objects created in the raw bucket).
+    #[serde(default)]
+    pub lake_events: Option<LakeEventsDecl>,
+    /// The lake's server sends bucket notifications; configuring them takes this Secret's key.
+    #[serde(default)]
+    pub bucket_notifications: Option<BucketNotificationsDecl>,
+}
+
+/// How a lake backend's bucket notifications are configured.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BucketNotificationsDecl {
+    /// Secret (the addon's namespace) with the key that may set a bucket's notifications, as
+    /// `user` and `password`.
+    pub admin_secret: String,
+}
+
+/// A receiver of the lake's bucket notifications as declared by its addon.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LakeEventsDecl {
+    /// The notification target's name at the S3 server (letters and digits).
+    pub target: String,
+    /// The Service receiving the notifications, in the addon's namespace.
+    pub service: String,
+    /// Its port.
+    pub port: u16,
+    /// The Secret (in the lake's namespace, copied to the receiver's) holding the bearer token
+    /// the server sends, under key `token`.
+    pub token_secret: String,
 }
 
 /// Spark's configuration as declared by its addon.

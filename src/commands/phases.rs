@@ -132,6 +132,9 @@ pub fn phase_requests(catalog: &Catalog, addons: &[String], resolved: &Resolved,
         let input = RenderInput::new(catalog, name, resolved, profile).with_stand_ins(|g, _| "x".repeat(g.length));
         let objects = render_templates(&input).map_err(|e| Error::failure(format!("cannot render addon {name}")).with_source(e))?;
         total = total + budget::requests(&objects);
+        if let Some(declared) = catalog.addons[name].source_requests.get(profile.name()) {
+            total = total + budget::Requests::of(declared);
+        }
     }
     Ok(total)
 }

@@ -80,7 +80,7 @@ pub(super) async fn setup(ctx: &Context<'_>, run: &mut Run, phase: &str) -> Resu
         let addon = &ctx.catalog.addons[name];
         let Some(setup) = &addon.setup else { continue };
         let step = g.progress.start(format!("setup {phase}/{name} ({})", setup.kind()));
-        let sctx = crate::setup::Context { client: &ctx.cluster.client, addon, phase: def, params: &params };
+        let sctx = crate::setup::Context { client: &ctx.cluster.client, addon, phase: def, params: &params, contracts: &ctx.contracts };
         let done = tokio::time::timeout(g.timeout, crate::setup::run(&sctx))
             .await
             .unwrap_or_else(|_| Err(crate::setup::SetupError::Failed(format!("no result within --timeout {}s", g.timeout.as_secs()))))

@@ -3,6 +3,7 @@
 //! `addon.yaml` picks the kind and its settings. Every kind is idempotent.
 
 pub mod garage;
+mod notifications;
 pub mod spark;
 mod storage_class;
 
@@ -38,6 +39,8 @@ pub struct Context<'a> {
     pub phase: &'a PhaseDef,
     /// The phase's resolved parameters (full keys).
     pub params: &'a BTreeMap<String, Value>,
+    /// What other phases provide (the lake).
+    pub contracts: &'a crate::contracts::Contracts,
 }
 
 /// Run the addon's setup, returning what it did (one line per action).
@@ -47,6 +50,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Vec<String>, SetupError> {
         Setup::GarageAdmin(s) => garage::run(ctx, s).await,
         Setup::DefaultStorageClass(s) => storage_class::run(ctx, s).await,
         Setup::Spark => spark::run(ctx).await,
+        Setup::BucketNotifications => notifications::run(ctx).await,
     }
 }
 

@@ -68,7 +68,7 @@ pub fn service_key(objects: &[Value], service: &str) -> bigtop_k8s::checkpoint::
 pub async fn assert_cleaner_is_narrowed(endpoint: &str, cleaner: &bigtop_k8s::checkpoint::s3::ServiceKey) {
     let s3 = bigtop_k8s::s3::S3::new(endpoint, "us-east-1", &cleaner.access_key, &cleaner.secret_key).unwrap();
     s3.put("clean", "x/ok.txt", b"ok".to_vec()).await.unwrap();
-    assert!(s3.list("raw", "").await.is_ok());
+    assert!(s3.list("raw", "").await.is_ok() && s3.list("clean", "").await.is_ok());
     assert!(s3.put("raw", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
     assert!(s3.put("warehouse", "x/no.txt", b"no".to_vec()).await.unwrap_err().is_access_denied());
 }
@@ -154,9 +154,18 @@ impl Minio {
     /// Start MinIO with the StatefulSet's args and env (listen addresses and data dir moved to
     /// loopback and a temp dir) and wait until it is ready.
     pub fn start(objects: Vec<Value>) -> Minio {
+        Minio::start_with_env(objects, &[])
+    }
+
+    /// [`Minio::start`] with some of the rendered variables replaced (addresses moved to
+    /// loopback).
+    pub fn start_with_env(objects: Vec<Value>, replaced: &[(&str, String)]) -> Minio {
         let bin = server_bin("BIGTOP_R2_MINIO_BIN", "minio");
         let sts = find(&objects, "StatefulSet", "minio");
-        let env = container_env(&objects, sts);
+        let mut env = container_env(&objects, sts);
+        for (name, value) in replaced {
+            assert!(env.insert(name.to_string(), value.clone()).is_some(), "{name} is not rendered");
+        }
         let dir = tempfile::tempdir().unwrap();
         let (port, console_port) = (free_port(), free_port());
         let args: Vec<String> = container_args(sts)
