@@ -20,6 +20,9 @@ use crate::render::describe;
 pub const FIELD_MANAGER: &str = "bigtop-k8s";
 const PARALLEL: usize = 8;
 const ATTEMPTS: u32 = 6;
+/// How long an object may wait for an admission webhook that is not serving yet (a phase that
+/// installs its own webhook, as Knative does, applies objects it admits in the same run).
+const WEBHOOK_PATIENCE: Duration = Duration::from_secs(300);
 const CRD_ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
 const DISCOVERY_RETRIES: u32 = 8;
 
@@ -194,10 +197,13 @@ pub async fn apply_one(client: &Client, obj: &Value, ar: ApiResource, caps: ApiC
     // force: bigtop-k8s owns these objects; a field someone changed by hand must not block convergence.
     let params = PatchParams { field_validation: Some(ValidationDirective::Strict), ..PatchParams::apply(FIELD_MANAGER).force() };
     let mut delay = Duration::from_millis(250);
-    for attempt in 1..=ATTEMPTS {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         match api.patch(name, &params, &Patch::Apply(obj)).await {
             Ok(object) => return Ok(Applied { object, resource: ar, namespaced }),
-            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+            Err(e) if (attempt < ATTEMPTS && is_transient(&e)) || (awaits_webhook(&e) && started.elapsed() < WEBHOOK_PATIENCE) => {
                 tracing::debug!(object = %what, attempt, error = %e, "retrying apply");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
@@ -205,7 +211,12 @@ pub async fn apply_one(client: &Client, obj: &Value, ar: ApiResource, caps: ApiC
             Err(e) => return Err((what, error_text(&e))),
         }
     }
-    unreachable!("the last attempt returns")
+}
+
+/// An admission webhook that is not serving yet: its Service has no ready endpoint, its
+/// certificate is not in place, or it refuses connections.
+pub fn awaits_webhook(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(status) if status.code == 500 && status.message.contains("failed calling webhook"))
 }
 
 /// Conflicts, throttling, unavailable servers, internal errors (a webhook whose pod is not up
@@ -269,5 +280,24 @@ mod tests {
         let gvk = gvk_of(&json!({"apiVersion": "apps/v1", "kind": "Deployment"})).unwrap();
         assert_eq!((gvk.group.as_str(), gvk.version.as_str()), ("apps", "v1"));
         assert_eq!(gvk_of(&json!({"apiVersion": "v1", "kind": "Pod"})).unwrap().group, "");
+    }
+
+    #[test]
+    fn an_unreachable_webhook_is_waited_for_and_a_refusal_is_not() {
+        let status = |code: u16, reason: &str, message: &str| {
+            kube::Error::Api(kube::core::Status { code, reason: reason.into(), message: message.into(), ..Default::default() }.boxed())
+        };
+        let unreachable = status(
+            500,
+            "InternalError",
+            "Internal error occurred: failed calling webhook \"config.webhook.serving.knative.dev\": failed to call webhook: Post \"https://webhook.knative-serving.svc:443/config-validation?timeout=10s\": dial tcp 10.96.12.7:443: connect: connection refused",
+        );
+        assert!(awaits_webhook(&unreachable));
+        let refused = status(
+            400,
+            "BadRequest",
+            "admission webhook \"validation.webhook.serving.knative.dev\" denied the request: expected 0 <= 7200 <= 600: spec.template.spec.timeoutSeconds",
+        );
+        assert!(!awaits_webhook(&refused) && !is_transient(&refused), "a refusal is final");
     }
 }

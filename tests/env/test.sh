@@ -50,7 +50,7 @@ t_up=$(date +%s)
 export BIGTOP_R1_KUBECONFIG=$RUN/admin.kubeconfig
 export BIGTOP_R3_KUBECONFIG=$RUN/r3/admin.kubeconfig BIGTOP_R3_ENV=$here
 . "$here/versions.sh"; . "$here/servers.sh"
-export BIGTOP_R2_MINIO_BIN=$MINIO_BIN BIGTOP_R2_GARAGE_BIN=$GARAGE_ROOT/bin
+export BIGTOP_R2_MINIO_BIN=$MINIO_BIN BIGTOP_R2_GARAGE_BIN=$GARAGE_ROOT/bin BIGTOP_R1_KNATIVE_BIN=$KNATIVE_BIN
 export BIGTOP_TEST_KIND_BIN=$BIGTOP_TESTENV_CACHE/kind-$(sed -n 's/^kind-version: //p' "$repo/bootstrap/kind/node-images.yaml")
 export BIGTOP_TEST_CAPI_CRDS=$BIGTOP_TESTENV_CACHE/capi-crds
 export BIGTOP_R2_SPARK_ROOT=$BIGTOP_TESTENV_CACHE/spark-4.0.1

@@ -13,3 +13,7 @@ COREDNS_VERSION=v1.14.7
 KUBE_ROUTER_VERSION=v2.1.0
 R3_BIN=$BIGTOP_TESTENV_CACHE/r3-containerd-$CONTAINERD_VERSION-coredns-$COREDNS_VERSION-kube-router-$KUBE_ROUTER_VERSION
 R3_IMAGES=$BIGTOP_TESTENV_CACHE/r3-images
+# Knative Serving's webhook and controller for R1 (build-knative.sh): module v0.50.0 is release
+# knative-v1.23.0, whose manifests the serverless phase applies.
+KNATIVE_SERVING_MODULE=v0.50.0
+KNATIVE_BIN=$BIGTOP_TESTENV_CACHE/knative-serving-$KNATIVE_SERVING_MODULE
