@@ -204,36 +204,15 @@ fn add(
     provides: &Provides,
     facts: &PhaseFacts,
 ) -> Result<(), ContractError> {
-    let host = |service: &str, port: u16| format!("{service}.{namespace}.svc.cluster.local:{port}");
     if let Some(lake) = &provides.lake {
-        let mut buckets = BTreeMap::new();
-        for (role, param) in &lake.buckets {
-            let key = format!("{}.{param}", phase.name);
-            let name = facts.params.get(&key).and_then(Value::as_str);
-            let name = name.ok_or_else(|| ContractError::Bucket { phase: phase.name.clone(), parameter: key.clone() })?;
-            if let Some((other, _)) = buckets.iter().find(|(_, b): &(&String, &String)| *b == name) {
-                let first = format!("{}.{}", phase.name, lake.buckets[other]);
-                return Err(ContractError::SharedBucket { phase: phase.name.clone(), first, second: key, bucket: name.into() });
-            }
-            buckets.insert(role.clone(), name.to_string());
-        }
-        out.lake = Some(Lake {
-            phase: phase.name.clone(),
-            namespace: namespace.into(),
-            service: lake.service.clone(),
-            port: lake.port,
-            region: lake.region.clone(),
-            endpoint: format!("http://{}", host(&lake.service, lake.port)),
-            buckets,
-            key_secret_prefix: lake.key_secret_prefix.clone(),
-        });
+        out.lake = Some(lake_contract(phase, namespace, lake, facts)?);
     }
     if let (Some(m), Some(addon)) = (&provides.metastore, addon) {
         out.metastore = Some(Metastore {
             phase: phase.name.clone(),
             addon: addon.name.clone(),
             release: addon.version.clone(),
-            uri: format!("thrift://{}", host(&m.service, m.port)),
+            uri: format!("thrift://{}", host(&m.service, namespace, m.port)),
         });
     }
     if let (Some(conf), Some(addon)) = (&provides.spark, addon) {
@@ -253,7 +232,7 @@ fn add(
             phase: phase.name.clone(),
             arn: format!("arn:minio:sqs::{target}:webhook"),
             target,
-            endpoint: format!("http://{}/", host(&e.service, e.port)),
+            endpoint: format!("http://{}/", host(&e.service, namespace, e.port)),
             token_secret: e.token_secret.clone(),
         });
     }
@@ -271,6 +250,36 @@ fn add(
         });
     }
     Ok(())
+}
+
+/// The lake as `phase` declares it, its buckets named by the phase's parameters.
+fn lake_contract(phase: &PhaseDef, namespace: &str, lake: &crate::catalog::LakeDecl, facts: &PhaseFacts) -> Result<Lake, ContractError> {
+    let mut buckets = BTreeMap::new();
+    for (role, param) in &lake.buckets {
+        let key = format!("{}.{param}", phase.name);
+        let name = facts.params.get(&key).and_then(Value::as_str);
+        let name = name.ok_or_else(|| ContractError::Bucket { phase: phase.name.clone(), parameter: key.clone() })?;
+        if let Some((other, _)) = buckets.iter().find(|(_, b): &(&String, &String)| *b == name) {
+            let first = format!("{}.{}", phase.name, lake.buckets[other]);
+            return Err(ContractError::SharedBucket { phase: phase.name.clone(), first, second: key, bucket: name.into() });
+        }
+        buckets.insert(role.clone(), name.to_string());
+    }
+    Ok(Lake {
+        phase: phase.name.clone(),
+        namespace: namespace.into(),
+        service: lake.service.clone(),
+        port: lake.port,
+        region: lake.region.clone(),
+        endpoint: format!("http://{}", host(&lake.service, namespace, lake.port)),
+        buckets,
+        key_secret_prefix: lake.key_secret_prefix.clone(),
+    })
+}
+
+/// A Service's address inside the cluster.
+fn host(service: &str, namespace: &str, port: u16) -> String {
+    format!("{service}.{namespace}.svc.cluster.local:{port}")
 }
 
 /// The namespace of a phase's contracts declared at phase level: that of its first addon.

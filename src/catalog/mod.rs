@@ -15,7 +15,7 @@ pub mod provides;
 
 use crate::validation::ParamDef;
 pub use actions::{Checkpoint, Setup};
-pub use provides::{Provides, Uses};
+pub use provides::{LakeDecl, Provides, Uses};
 
 /// The addon files compiled into the binary.
 #[derive(rust_embed::Embed)]
