@@ -127,19 +127,23 @@ impl S3 {
 
     /// The size of an object.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<u64, S3Error> {
-        let b = self.bucket(bucket)?;
-        let url = b.head_object(Some(&self.credentials), key).sign(SIGN_FOR);
-        let op = format!("HEAD {bucket}/{key}");
-        let response = self.send(op.clone(), self.http.head(url)).await?;
+        let (op, response) = self.head_response(bucket, key).await?;
         let length = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         length.ok_or_else(|| S3Error::Parse { op, detail: "no Content-Length".into() })
     }
 
-    /// An object's user metadata (`x-amz-meta-<name>` headers), by name.
-    pub async fn metadata(&self, bucket: &str, key: &str) -> Result<std::collections::BTreeMap<String, String>, S3Error> {
+    /// HEAD an object: the operation's name (for errors) and the answer.
+    async fn head_response(&self, bucket: &str, key: &str) -> Result<(String, reqwest::Response), S3Error> {
         let b = self.bucket(bucket)?;
         let url = b.head_object(Some(&self.credentials), key).sign(SIGN_FOR);
-        let response = self.send(format!("HEAD {bucket}/{key}"), self.http.head(url)).await?;
+        let op = format!("HEAD {bucket}/{key}");
+        let response = self.send(op.clone(), self.http.head(url)).await?;
+        Ok((op, response))
+    }
+
+    /// An object's user metadata (`x-amz-meta-<name>` headers), by name.
+    pub async fn metadata(&self, bucket: &str, key: &str) -> Result<std::collections::BTreeMap<String, String>, S3Error> {
+        let (_, response) = self.head_response(bucket, key).await?;
         let meta = response
             .headers()
             .iter()
